@@ -1,0 +1,62 @@
+// nerve._core: the C++ backend. Runtime settings (threads, instruction set, build facts)
+// are bound here; each kernel family registers its own functions.
+#include <pybind11/pybind11.h>
+
+#include "checks.h"
+#include "cpu.h"
+#include "parallel.h"
+#include "register.h"
+
+#ifndef NERVE_VERSION
+#define NERVE_VERSION "dev"
+#endif
+#ifndef NERVE_COMPILER
+#define NERVE_COMPILER "unknown"
+#endif
+
+namespace py = pybind11;
+using namespace nerve;
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nerve's C++ kernels (see nerve.reference for the NumPy twin of every function)";
+  init_isa_from_environment();
+
+  m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
+  m.def("set_num_threads", [](int n) {
+    if (n < 1) bind::raise_value("n", "a thread count >= 1", std::to_string(n));
+    set_num_threads(n);
+  }, py::arg("n"), "Use up to n threads (capped at the CPUs available to this process).");
+  m.def("reset_num_threads", [] { set_num_threads(0); },
+        "Back to the default: OMP_NUM_THREADS, else the CPU count.");
+  m.def("get_isa", [] { return isa_name(active_isa()); }, "Instruction set the kernels run.");
+  m.def("set_isa", [](const std::string& name) {
+    Isa isa;
+    if (name == "baseline") isa = Isa::baseline;
+    else if (name == "avx2") isa = Isa::avx2;
+    else bind::raise_value("name", "'baseline' or 'avx2'", "'" + name + "'");
+    if (!set_isa(isa)) bind::raise_value("name", "an instruction set this CPU supports", "'" + name + "'");
+  }, py::arg("name"), "Switch instruction set (for tests and benchmarks).");
+  m.def("build_info", [] {
+    py::dict info;
+    info["version"] = NERVE_VERSION;
+    info["compiler"] = NERVE_COMPILER;
+    info["openmp"] = openmp_enabled();
+    py::list compiled;
+    compiled.append("baseline");
+    compiled.append("avx2");
+    info["isa_compiled"] = compiled;
+    py::list supported;
+    for (Isa isa : {Isa::baseline, Isa::avx2})
+      if (cpu_supports(isa)) supported.append(isa_name(isa));
+    info["isa_supported"] = supported;
+    info["isa_selected"] = isa_name(active_isa());
+    info["num_threads"] = get_num_threads();
+    info["available_cpus"] = available_cpus();
+    return info;
+  }, "Facts about this build and the running configuration.");
+
+  bind::register_matmul(m);
+  bind::register_activations(m);
+  bind::register_loss(m);
+  bind::register_optim(m);
+}

@@ -1,0 +1,11 @@
+// Each family's bindings live in their own file and add themselves to the module here.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace nerve::bind {
+void register_matmul(pybind11::module_& m);
+void register_activations(pybind11::module_& m);
+void register_loss(pybind11::module_& m);
+void register_optim(pybind11::module_& m);
+}  // namespace nerve::bind

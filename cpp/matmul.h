@@ -1,0 +1,42 @@
+// Matrix products, row-major throughout.
+//   gemm:  C = alpha * op(A) * op(B) + beta * C, op(A) (M, K), op(B) (K, N), C (M, N).
+//          A is stored (M, K), or (K, M) when trans_a; B is (K, N), or (N, K) when trans_b.
+//          lda/ldb/ldc are row strides in elements. beta == 0 overwrites C (NaN in C ignored),
+//          otherwise accumulates. Any M, N, K >= 0 (K == 0 gives beta * C).
+//          C must not overlap A or B. Work is split over output tiles only, so the result
+//          is bitwise independent of the thread count; serial below kGemmSerialBelow flops.
+//   dense_forward:  Z = X*W + b, Y = act(Z). X (batch, in), W (in, units), b (units) or null,
+//          Y and Z (batch, units), Z may be null (not stored) or equal to Y's buffer when the
+//          activation is linear. Overwrites Y (and Z).
+//   dense_backward: dZ = act'(Z) * dY, dX = dZ * W^T, dW (+)= X^T * dZ, db (+)= colsum(dZ).
+//          dZ is a (batch, units) output and may be exactly dY. dX may be null (first layer);
+//          db may be null (no bias). `accumulate` adds into dW and db instead of overwriting.
+#pragma once
+
+#include <cstdint>
+
+#include "activations.h"
+
+namespace nerve {
+
+constexpr int64_t kGemmSerialBelow = 1 << 18;  // 2*M*N*K flops below which one thread runs
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// Triple loop, the readable definition the fast gemm is tested against.
+template <class T>
+void gemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                 const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+template <class T>
+void dense_forward(T* y, T* z, const T* x, const T* w, const T* b, int64_t batch, int64_t in,
+                   int64_t units, Activation act, T alpha);
+
+template <class T>
+void dense_backward(T* dx, T* dw, T* db, T* dz, const T* dy, const T* x, const T* w,
+                    const T* z, const T* y, int64_t batch, int64_t in, int64_t units,
+                    Activation act, T alpha, bool accumulate);
+
+}  // namespace nerve

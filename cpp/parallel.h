@@ -1,0 +1,72 @@
+// Threading policy shared by all kernels.
+// - One process-wide thread count (set_num_threads), initialised from OMP_NUM_THREADS and
+//   capped at the CPUs in this process's affinity mask (more threads than CPUs only spin).
+// - parallel_for splits [0, n) into fixed chunks of `grain` items: the partition depends on
+//   n and grain only, never on the thread count, so any per-chunk computation gives bitwise
+//   the same result on 1 or 2 threads. Chunks are handed out dynamically so a core taken by
+//   another process does not stall the others.
+// - Below `serial_below` items the loop runs inline: an OpenMP region costs microseconds.
+// Bodies must not throw: validate everything before calling (bindings do).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#ifdef NERVE_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace nerve {
+
+int get_num_threads();
+// Capped at available_cpus(); n < 1 resets to the default (OMP_NUM_THREADS or the CPU count).
+void set_num_threads(int n);
+int default_num_threads();
+bool openmp_enabled();
+// CPUs this process may run on.
+int available_cpus();
+
+template <class Body>
+void parallel_for(int64_t n, int64_t grain, int64_t serial_below, Body body) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  const int64_t chunks = (n + grain - 1) / grain;
+  const int threads = get_num_threads();
+#ifdef NERVE_HAVE_OPENMP
+  if (threads > 1 && chunks > 1 && n >= serial_below) {
+    const int team = static_cast<int>(chunks < threads ? chunks : threads);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t begin = c * grain;
+      body(begin, begin + grain < n ? begin + grain : n);
+    }
+    return;
+  }
+#else
+  (void)threads;
+  (void)serial_below;
+#endif
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * grain;
+    body(begin, begin + grain < n ? begin + grain : n);
+  }
+}
+
+// Sum of per-chunk partials in chunk order: deterministic whatever the thread count.
+// partial(begin, end) must return the chunk's own sum.
+template <class Partial>
+double parallel_sum(int64_t n, int64_t grain, int64_t serial_below, Partial partial) {
+  if (n <= 0) return 0.0;
+  if (grain < 1) grain = 1;
+  const int64_t chunks = (n + grain - 1) / grain;
+  if (chunks == 1) return partial(int64_t{0}, n);
+  std::vector<double> sums(static_cast<size_t>(chunks));
+  parallel_for(n, grain, serial_below, [&](int64_t begin, int64_t end) {
+    sums[static_cast<size_t>(begin / grain)] = partial(begin, end);
+  });
+  double total = 0.0;
+  for (double s : sums) total += s;
+  return total;
+}
+}  // namespace nerve
