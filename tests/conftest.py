@@ -1,0 +1,28 @@
+"""Fixtures shared by the kernel tests: every kernel runs on both dtypes, on 1 and 2 threads
+and on every instruction-set path this CPU supports, and is compared with nerve.reference."""
+import numpy as np
+import pytest
+
+from nerve import _core
+
+ISAS = [isa for isa in ("baseline", "avx2") if isa in _core.build_info()["isa_supported"]]
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    _core.set_num_threads(request.param)
+    yield request.param
+    _core.reset_num_threads()
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    before = _core.get_isa()
+    _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(before)
