@@ -1,4 +1,35 @@
-"""nerve: fast Keras-style dense networks on the CPU."""
+"""nerve: fast Keras-style dense networks on the CPU.
+
+    from nerve import Sequential, Dense      # or nerve.models / nerve.layers, as in Keras
+    import nerve.ops                         # NumPy-like fast kernels without the model API
+"""
+import operator as _operator
+
 from . import _core
+from .backend import backend_name, get_backend, set_backend, use_backend
 
 __version__ = _core.build_info()["version"]
+
+
+def set_num_threads(n):
+    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use)."""
+    try:
+        n = _operator.index(n)
+    except TypeError:
+        raise TypeError(f"n: expected an int, received {type(n).__name__}") from None
+    _core.set_num_threads(n)
+
+
+def get_num_threads():
+    """Threads nerve's kernels use: OMP_NUM_THREADS or the CPU count unless set."""
+    return _core.get_num_threads()
+
+
+def build_info():
+    """Version, compiler, OpenMP, instruction sets compiled/supported/selected, threads."""
+    info = dict(_core.build_info())
+    info["backend"] = backend_name()
+    return info
+
+
+# --- Keras-style model API (added by nerve.models & co.) ---
