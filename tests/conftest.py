@@ -2,8 +2,14 @@
 and on every instruction-set path this CPU supports, and is compared with nerve.reference."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from nerve import _core
+
+# The machines are shared and noisy: no per-example deadline; a fixed example budget.
+settings.register_profile("nerve", deadline=None, max_examples=60,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile("nerve")
 
 ISAS = [isa for isa in ("baseline", "avx2") if isa in _core.build_info()["isa_supported"]]
 
