@@ -55,6 +55,14 @@ PYBIND11_MODULE(_core, m) {
     return info;
   }, "Facts about this build and the running configuration.");
 
+  m.def("_fma_peak_probe", [](int64_t iterations, int threads, bool f64) {
+    if (iterations < 0) bind::raise_value("iterations", ">= 0", std::to_string(iterations));
+    if (threads < 1) bind::raise_value("threads", ">= 1", std::to_string(threads));
+    py::gil_scoped_release release;
+    return fma_peak_probe(iterations, threads, f64);
+  }, py::arg("iterations"), py::arg("threads") = 1, py::arg("f64") = false,
+     "Floating-point operations done by independent FMA chains (time it for the peak).");
+
   bind::register_matmul(m);
   bind::register_activations(m);
   bind::register_loss(m);
