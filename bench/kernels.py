@@ -22,6 +22,12 @@ from nerve import _core  # noqa: E402
 rng = np.random.default_rng(0)
 
 
+def case(label, work, unit, nerve_fn, numpy_fn, dtype=np.float32, square=None):
+    """One comparison: `work` is flops (GFLOP/s) or bytes moved (GB/s) per call."""
+    return {"case": label, "work": work, "unit": unit, "nerve": nerve_fn, "numpy": numpy_fn,
+            "dtype": np.dtype(dtype).name, "square": square}
+
+
 def rand(*shape, dtype=np.float32):
     return rng.standard_normal(shape).astype(dtype)
 
@@ -32,8 +38,9 @@ def matmul_case(m, k, n, dtype=np.float32, trans=""):
     b = rand(n, k, dtype=dtype).T if "b" in trans else rand(k, n, dtype=dtype)
     c = np.empty((m, n), dtype)
     label = f"{m}x{k} @ {k}x{n}" + (f" ({'A^T' if 'a' in trans else 'B^T'})" if trans else "")
-    return label, 2.0 * m * n * k, "GFLOP/s", (lambda: nops.matmul(a, b, out=c)), \
-        (lambda: np.matmul(a, b, out=c))
+    return case(label, 2.0 * m * n * k, "GFLOP/s", lambda: nops.matmul(a, b, out=c),
+                lambda: np.matmul(a, b, out=c), dtype=dtype,
+                square=m if m == n == k and not trans else None)
 
 
 def dense_relu_case(batch, units_in, units):
@@ -45,15 +52,15 @@ def dense_relu_case(batch, units_in, units):
         y += b
         np.maximum(y, 0, out=y)
 
-    return (f"relu(x@w+b) {batch}x{units_in}->{units}", 2.0 * batch * units_in * units,
-            "GFLOP/s", lambda: _core.dense_forward(y, x, w, b, "relu"), numpy_dense)
+    return case(f"relu(x@w+b) {batch}x{units_in}->{units}", 2.0 * batch * units_in * units,
+                "GFLOP/s", lambda: _core.dense_forward(y, x, w, b, "relu"), numpy_dense)
 
 
 def activation_case(name, n, numpy_fn):
     x = rand(n // 1000, 1000)
     y = np.empty_like(x)
-    return (f"{name} {n // 1000}x1000", 8.0 * n, "GB/s",
-            lambda: _core.activation_forward(y, x, name), lambda: numpy_fn(x, y))
+    return case(f"{name} {n // 1000}x1000", 8.0 * n, "GB/s",
+                lambda: _core.activation_forward(y, x, name), lambda: numpy_fn(x, y))
 
 
 def numpy_sigmoid(x, y):
@@ -83,9 +90,9 @@ def loss_case(rows, cols):
         grad /= rows
         return loss
 
-    return (f"softmax-CE loss+grad {rows}x{cols}", 12.0 * rows * cols, "GB/s",
-            lambda: _core.loss(grad, logits, target, "categorical_crossentropy_logits"),
-            numpy_loss)
+    return case(f"softmax-CE loss+grad {rows}x{cols}", 12.0 * rows * cols, "GB/s",
+                lambda: _core.loss(grad, logits, target, "categorical_crossentropy_logits"),
+                numpy_loss)
 
 
 def adam_case(n):
@@ -107,8 +114,8 @@ def adam_case(n):
         t1 *= lr
         p -= t1
 
-    return (f"Adam step {n} params", 4 * 7.0 * n, "GB/s",
-            lambda: _core.adam_update([p], [g], [m], [v], lr, b1, b2, eps, 1), numpy_adam)
+    return case(f"Adam step {n} params", 4 * 7.0 * n, "GB/s",
+                lambda: _core.adam_update([p], [g], [m], [v], lr, b1, b2, eps, 1), numpy_adam)
 
 
 def cases(quick):
@@ -132,12 +139,13 @@ def cases(quick):
 
 def run(quick=False):
     results = []
-    for (label, work, unit, nerve_fn, numpy_fn), thread_counts in cases(quick):
+    for spec, thread_counts in cases(quick):
+        contenders = {lib: spec[lib] for lib in ("nerve", "numpy")}
+        facts = {k: v for k, v in spec.items() if k not in contenders}
         for n_threads in thread_counts:
             with common.threads(n_threads):
-                timing = common.compare({"nerve": nerve_fn, "numpy": numpy_fn},
-                                        rounds=3 if quick else 7)
-            results.append({"case": label, "threads": n_threads, "unit": unit, "work": work,
+                timing = common.compare(contenders, rounds=3 if quick else 7)
+            results.append({**facts, "threads": n_threads,
                             **{f"{lib}_{stat}": timing[lib][stat] for lib in timing
                                for stat in ("best", "median")}})
     return results
@@ -151,7 +159,7 @@ def rate(result, lib):
 
 
 def table(results):
-    rows = [(r["case"], r["threads"], r["unit"] if r["work"] >= 1e4 else "per call",
+    rows = [(r["case"] + (" float64" if r["dtype"] == "float64" else ""), r["threads"], r["unit"] if r["work"] >= 1e4 else "per call",
              rate(r, "nerve"), rate(r, "numpy"), f"{r['numpy_median'] / r['nerve_median']:.2f}",
              f"{r['numpy_best'] / r['nerve_best']:.2f}")
             for r in results]

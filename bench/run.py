@@ -1,0 +1,146 @@
+"""The whole benchmark suite in one command.
+
+    python bench/run.py [--quick] [--data DIR] [--out DIR]
+
+1. peak probe: independent FMA chains, the machine's float32/float64 GFLOP/s on 1 and 2 threads;
+2. every kernel against NumPy (bench/kernels.py), GEMM also as % of the 1-thread peak;
+3. contention: 2-thread matmul while another process keeps one core busy, against its own
+   1-thread time (nerve and NumPy);
+4. training against a plain NumPy MLP and PyTorch (bench/training.py), when the data is found.
+Prints markdown tables and writes OUT/<date>.json and OUT/<date>-gemm.png.
+"""
+import argparse
+import datetime
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import kernels  # noqa: E402
+import training  # noqa: E402
+
+from nerve import _core  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def peak_probe(rounds=5, iterations=20_000_000):
+    """Best GFLOP/s of FMA chains (the peak is a maximum, so best-of, not median)."""
+    peaks = {}
+    for threads in (1, 2):
+        for f64 in (False, True):
+            best = 0.0
+            for _ in range(rounds):
+                start = time.perf_counter()
+                flops = _core._fma_peak_probe(iterations, threads, f64)
+                best = max(best, flops / (time.perf_counter() - start) / 1e9)
+            peaks[f"{'f64' if f64 else 'f32'}_{threads}t"] = best
+    return peaks
+
+
+def _spin(stop_at):
+    while time.time() < stop_at:
+        pass
+
+
+def contention(n=1024, rounds=5):
+    """Median seconds of an n^3 float32 matmul on 1 thread, and on 2 with a core taken."""
+    import nerve.ops as nops
+
+    a, b = kernels.rand(n, n), kernels.rand(n, n)
+    c = np.empty((n, n), np.float32)
+    calls = {"nerve": lambda: nops.matmul(a, b, out=c), "numpy": lambda: np.matmul(a, b, out=c)}
+    result = {}
+    for lib, fn in calls.items():
+        with common.threads(1):
+            alone = statistics.median(common.time_call(fn, 0.1) for _ in range(rounds))
+        busy = multiprocessing.Process(target=_spin, args=(time.time() + 60,), daemon=True)
+        busy.start()
+        try:
+            with common.threads(2):
+                loaded = statistics.median(common.time_call(fn, 0.1) for _ in range(rounds))
+        finally:
+            busy.terminate()
+            busy.join()
+        result[lib] = {"one_thread_s": alone, "two_threads_busy_s": loaded,
+                       "slowdown": loaded / alone}
+    return result
+
+
+def plot_gemm(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for threads in (1, 2):
+        square = [r for r in results
+                  if r["threads"] == threads and r["square"] and r["dtype"] == "float32"]
+        sizes = [r["square"] for r in square]
+        for lib, style in (("nerve", "-o"), ("numpy", "--s")):
+            ax.plot(sizes, [r["work"] / r[f"{lib}_median"] / 1e9 for r in square], style,
+                    label=f"{lib}, {threads} thread{'s' if threads > 1 else ''}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("n (float32 n x n @ n x n)")
+    ax.set_ylabel("GFLOP/s (median)")
+    ax.set_title("Square matmul, nerve vs NumPy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", default=training.DEFAULT_DATA)
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = parser.parse_args()
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
+    report = {"environment": common.environment()}
+
+    report["peak"] = peaks = peak_probe(3 if args.quick else 5)
+    print("## Peak (FMA chains, best GFLOP/s)\n")
+    print(common.markdown_table(["float32 1T", "float32 2T", "float64 1T", "float64 2T"],
+                                [[f"{peaks[k]:.1f}" for k in ("f32_1t", "f32_2t", "f64_1t", "f64_2t")]]))
+
+    report["kernels"] = kernel_results = kernels.run(args.quick)
+    for r in kernel_results:
+        if r["unit"] == "GFLOP/s" and r["work"] >= 1e6:
+            key = f"{'f64' if r['dtype'] == 'float64' else 'f32'}_{r['threads']}t"
+            r["nerve_percent_of_peak"] = 100 * r["work"] / r["nerve_best"] / 1e9 / peaks[key]
+    print("\n## Kernels against NumPy\n")
+    print(kernels.table(kernel_results))
+
+    report["contention"] = busy = contention()
+    print("\n## 2-thread 1024^3 matmul with another process busy, vs own 1-thread time\n")
+    print(common.markdown_table(["library", "1 thread s", "2 threads + busy core s", "ratio"],
+                                [[lib, f"{v['one_thread_s']:.4f}", f"{v['two_threads_busy_s']:.4f}",
+                                  f"{v['slowdown']:.2f}"] for lib, v in busy.items()]))
+
+    have_data = all(os.path.exists(os.path.join(args.data, f))
+                    for f in ("mnist.npz", "pima-indians-diabetes.csv"))
+    if have_data:
+        report["training"] = train = training.run(args.data, 2 if args.quick else 3)
+        print("\n## Training, median seconds\n")
+        print(training.table(train))
+    else:
+        print(f"\n(training skipped: no mnist.npz / pima-indians-diabetes.csv in {args.data})")
+
+    os.makedirs(args.out, exist_ok=True)
+    json_path = os.path.join(args.out, f"{stamp}.json")
+    common.save_json(json_path, report)
+    png = plot_gemm(kernel_results, os.path.join(args.out, f"{stamp}-gemm.png"))
+    print(f"\nwrote {json_path}" + (f" and {png}" if png else ""))
+
+
+if __name__ == "__main__":
+    main()
