@@ -1,1 +1,605 @@
+// Matrix products (contracts in matmul.h).
+//
+// gemm is a Goto/BLIS-style blocked product:
+//   for each (jc: NC columns of C) for each (pc: KC-deep slice of the reduction)
+//     pack op(B)[pc, jc] into NR-column micro-panels and op(A)[:, pc] into MR-row micro-panels
+//     (transposes are absorbed here), then for each output unit (MC rows x a column group)
+//     run the MR x NR register-blocked micro-kernel over every tile of the unit.
+// Batch-sized M (the training case) packs nothing it can avoid: the micro-kernel reads A in
+// place with row/k strides, and full NR-wide panels of an untransposed B too (prefetching
+// ahead); other B panels are packed just before use into an L1-resident stack buffer. No
+// workspace is allocated and no OpenMP region starts below kGemmSerialBelow flops.
+// Threads only ever split output tiles; every element gets the same K blocking and the same
+// micro-kernel whatever the thread count, so results are bitwise thread-count independent.
 #include "matmul.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "cpu.h"
+#include "parallel.h"
+
+namespace nerve {
+
+namespace {
+
+// Fully unrolls a loop over tile rows, vectors or panel lanes before scalar replacement, so every
+// accumulator is a named register; otherwise gcc keeps the tile in memory and stores it each k step.
+#define NERVE_UNROLL _Pragma("GCC unroll 16")
+
+// Micro-tile MR x NR (NR = two AVX2 vectors) and cache blocking for Zen 3 (BLIS's values):
+// A's MC x KC block stays in L2 (~144 KiB), B's KC x NR micro-panel in L1 (16 KiB),
+// B's KC x NC block in L3.
+template <class T> struct Blocking;
+template <> struct Blocking<float> {
+  static constexpr int64_t MR = 6, NR = 16, MC = 144, KC = 256, NC = 4080;
+};
+template <> struct Blocking<double> {
+  static constexpr int64_t MR = 6, NR = 8, MC = 72, KC = 256, NC = 4080;
+};
+constexpr int kMaxRows = 6;
+
+// M up to this runs the unpacked-A path: A (M x KC) is read from L2 in place, cheaper than packing.
+constexpr int64_t kUnpackedAMaxRows = 96;
+// Column groups per call in the unpacked-A path, and output units per K slice in the packed
+// path: enough for dynamic balancing on two cores, few enough to keep per-unit overhead low.
+constexpr int64_t kTargetUnits = 8;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Splits n into ceil(n / max_block) near-equal blocks, each a multiple of `multiple`.
+int64_t balanced_block(int64_t n, int64_t max_block, int64_t multiple) {
+  return round_up(ceil_div(n, ceil_div(n, max_block)), multiple);
+}
+
+// One micro-kernel call: acc (rows x cols, rows <= MR, cols <= NR) = sum over kc steps of
+// A(r, p) * B(p, j), then C = alpha * acc + beta * C; beta == 0 overwrites (NaN in C
+// ignored), and later K slices pass beta = 1, which adds exactly. A(r, p) is read at
+// a[r * a_row_step + p * a_k_step] and B(p, j) at b[p * b_k_step + j] (packed panels: steps
+// 1, MR and NR, fixed by the template). Each k step also prefetches one line of `prefetch`
+// (advanced by prefetch_step), so B read in place streams in ahead of use.
+template <class T>
+struct TileJob {
+  int64_t kc;
+  const T* a;
+  int64_t a_row_step, a_k_step;
+  const T* b;
+  int64_t b_k_step;
+  T* c;
+  int64_t ldc, cols;
+  T alpha, beta;
+  const T* prefetch;
+  int64_t prefetch_step;
+};
+template <class T>
+using MicroKernel = void (*)(const TileJob<T>& job);
+
+// ---- AVX2 + FMA micro-kernel: ROWS x VECS vectors of accumulators (6 x 2 = 12 ymm) ----
+
+template <class T> struct Avx2;
+template <> struct Avx2<float> {
+  using V = __m256;
+  static constexpr int W = 8;
+  NERVE_TARGET_AVX2 static NERVE_INLINE V zero() { return _mm256_setzero_ps(); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V set1(float x) { return _mm256_set1_ps(x); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V load(const float* p) { return _mm256_loadu_ps(p); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  // Lanes [0, n) set.
+  NERVE_TARGET_AVX2 static NERVE_INLINE __m256i mask(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE void store(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
+};
+template <> struct Avx2<double> {
+  using V = __m256d;
+  static constexpr int W = 4;
+  NERVE_TARGET_AVX2 static NERVE_INLINE V zero() { return _mm256_setzero_pd(); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V set1(double x) { return _mm256_set1_pd(x); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V broadcast(const double* p) { return _mm256_broadcast_sd(p); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V load(const double* p) { return _mm256_loadu_pd(p); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE __m256i mask(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  NERVE_TARGET_AVX2 static NERVE_INLINE V load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  NERVE_TARGET_AVX2 static NERVE_INLINE void store(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
+};
+
+struct Avx2Kernel {
+  template <class T, int ROWS, int VECS, bool PACKED>
+  NERVE_TARGET_AVX2 static void run(const TileJob<T>& job) {
+    using O = Avx2<T>;
+    using V = typename O::V;
+    constexpr int64_t NR = Blocking<T>::NR;
+    const int64_t row_step = PACKED ? 1 : job.a_row_step;
+    const int64_t k_step = PACKED ? Blocking<T>::MR : job.a_k_step;
+    const int64_t b_step = PACKED ? NR : job.b_k_step;
+    const int64_t kc = job.kc, ldc = job.ldc, cols = job.cols, prefetch_step = job.prefetch_step;
+    const T *a = job.a, *b = job.b, *prefetch = job.prefetch;
+    T* c = job.c;
+    NERVE_UNROLL for (int r = 0; r < ROWS; ++r) {  // C's lines arrive while the k-loop runs
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + VECS * O::W - 1), _MM_HINT_T0);
+    }
+    V acc[ROWS][VECS];
+    NERVE_UNROLL for (int r = 0; r < ROWS; ++r)
+      NERVE_UNROLL for (int v = 0; v < VECS; ++v) acc[r][v] = O::zero();
+    for (int64_t p = 0; p < kc; ++p) {  // one k step per iteration: no spills (see notes)
+      if constexpr (!PACKED) {  // packed panels are already in cache
+        _mm_prefetch(reinterpret_cast<const char*>(prefetch), _MM_HINT_T0);
+        prefetch += prefetch_step;
+      }
+      V bv[VECS];
+      NERVE_UNROLL for (int v = 0; v < VECS; ++v) bv[v] = O::load(b + v * O::W);
+      NERVE_UNROLL for (int r = 0; r < ROWS; ++r) {
+        const V ar = O::broadcast(a + r * row_step);
+        NERVE_UNROLL for (int v = 0; v < VECS; ++v) acc[r][v] = O::fmadd(ar, bv[v], acc[r][v]);
+      }
+      a += k_step;
+      b += b_step;
+    }
+    const T beta = job.beta;
+    const V va = O::set1(job.alpha), vb = O::set1(beta);
+    if (cols == VECS * O::W) {
+      NERVE_UNROLL for (int r = 0; r < ROWS; ++r)
+        NERVE_UNROLL for (int v = 0; v < VECS; ++v) {
+          T* out = c + r * ldc + v * O::W;
+          O::store(out, beta == T(0) ? O::mul(va, acc[r][v])
+                                     : O::fmadd(vb, O::load(out), O::mul(va, acc[r][v])));
+        }
+      return;
+    }
+    NERVE_UNROLL for (int v = 0; v < VECS; ++v) {  // edge tile: masked, outside the k-loop
+      const __m256i m = O::mask(cols - v * O::W);
+      NERVE_UNROLL for (int r = 0; r < ROWS; ++r) {
+        T* out = c + r * ldc + v * O::W;
+        O::store(out, m, beta == T(0) ? O::mul(va, acc[r][v])
+                                      : O::fmadd(vb, O::load(out, m), O::mul(va, acc[r][v])));
+      }
+    }
+  }
+};
+
+// ---- Portable micro-kernel: the same tile in plain C++ (the compiler vectorizes it) ----
+
+struct BaselineKernel {
+  template <class T, int ROWS, int VECS, bool PACKED>
+  static void run(const TileJob<T>& job) {
+    constexpr int64_t NR = Blocking<T>::NR;
+    constexpr int COLS = static_cast<int>(NR / 2) * VECS;
+    const int64_t row_step = PACKED ? 1 : job.a_row_step;
+    const int64_t k_step = PACKED ? Blocking<T>::MR : job.a_k_step;
+    const int64_t b_step = PACKED ? NR : job.b_k_step;
+    const T *a = job.a, *b = job.b;
+    T acc[ROWS][COLS] = {};
+    for (int64_t p = 0; p < job.kc; ++p) {
+      for (int r = 0; r < ROWS; ++r) {
+        const T ar = a[r * row_step];
+        for (int j = 0; j < COLS; ++j) acc[r][j] += ar * b[j];
+      }
+      a += k_step;
+      b += b_step;
+    }
+    const T alpha = job.alpha, beta = job.beta;
+    for (int r = 0; r < ROWS; ++r)
+      for (int64_t j = 0; j < job.cols; ++j) {
+        T& out = job.c[r * job.ldc + j];
+        out = beta == T(0) ? alpha * acc[r][j] : alpha * acc[r][j] + beta * out;
+      }
+  }
+};
+
+// Micro-kernels of one instruction set, by rows (1..MR) and vectors per row (1..2): edge
+// tiles run a smaller kernel instead of computing zero padding.
+template <class T>
+struct KernelTable {
+  std::array<std::array<MicroKernel<T>, 2>, kMaxRows> packed, strided;
+  MicroKernel<T> get(bool packed_a, int64_t rows, int64_t cols) const {
+    const int vecs = cols > Blocking<T>::NR / 2 ? 2 : 1;
+    return (packed_a ? packed : strided)[rows - 1][vecs - 1];
+  }
+};
+
+template <class T, class Impl, bool PACKED, size_t... R>
+constexpr std::array<std::array<MicroKernel<T>, 2>, kMaxRows> kernel_rows(std::index_sequence<R...>) {
+  return {{{{&Impl::template run<T, int(R) + 1, 1, PACKED>,
+             &Impl::template run<T, int(R) + 1, 2, PACKED>}}...}};
+}
+
+template <class T, class Impl>
+constexpr KernelTable<T> make_table() {
+  static_assert(Blocking<T>::MR == kMaxRows, "table rows follow MR");
+  return {kernel_rows<T, Impl, true>(std::make_index_sequence<kMaxRows>{}),
+          kernel_rows<T, Impl, false>(std::make_index_sequence<kMaxRows>{})};
+}
+
+template <class T>
+const KernelTable<T>& kernels() {
+  static constexpr KernelTable<T> avx2 = make_table<T, Avx2Kernel>();
+  static constexpr KernelTable<T> baseline = make_table<T, BaselineKernel>();
+  return use_avx2() ? avx2 : baseline;
+}
+
+// ---- Operands and packing ----
+
+// op(A) (M x K) and op(B) (K x N) as stored, with their transposes.
+template <class T>
+struct Operands {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda;
+  const T* B;
+  int64_t ldb;
+  T beta;
+  T* C;
+  int64_t ldc;
+
+  // Address of op(A)(i, p) and the element steps along i and along p.
+  const T* a_at(int64_t i, int64_t p) const { return trans_a ? A + p * lda + i : A + i * lda + p; }
+  int64_t a_row_step() const { return trans_a ? 1 : lda; }
+  int64_t a_k_step() const { return trans_a ? lda : 1; }
+};
+
+// An operand as packing sees it: X(lane, p), lanes across a panel (A's rows, B's columns), p
+// along K. k_contiguous: X(i, p) = data[i * ld + p], else data[p * ld + i].
+template <class T>
+struct PanelSource {
+  const T* data;
+  int64_t ld;
+  bool k_contiguous;
+};
+template <class T> PanelSource<T> a_source(const Operands<T>& op) { return {op.A, op.lda, !op.trans_a}; }
+template <class T> PanelSource<T> b_source(const Operands<T>& op) { return {op.B, op.ldb, op.trans_b}; }
+
+constexpr int64_t kPrefetchRows = 32;  // strided rows fetched ahead: ~ memory latency / time per row
+
+// Stored row p0 + p (lane-contiguous source) across lanes [i0, i0 + n) into consecutive R-lane
+// panels of a kc-deep slice: dst[(i / R) * R * kc + p * R + i % R], the last panel zero-padded.
+// Reading whole rows in order keeps the hardware prefetcher and the TLB effective.
+template <int64_t R, class T>
+void pack_row_across_panels(const PanelSource<T>& x, int64_t i0, int64_t n, int64_t p0, int64_t p,
+                            int64_t kc, T* dst) {
+  const T* src = x.data + (p0 + p) * x.ld + i0;
+  for (int64_t q = 0; q * R < n; ++q) {
+    const int64_t lanes = std::min(R, n - q * R);
+    T* out = dst + q * R * kc + p * R;
+    if (lanes == R) {
+      std::memcpy(out, src + q * R, sizeof(T) * R);
+      continue;
+    }
+    for (int64_t r = 0; r < lanes; ++r) out[r] = src[q * R + r];
+    for (int64_t r = lanes; r < R; ++r) out[r] = T(0);
+  }
+}
+
+// One panel: lanes [i0, i0 + lanes) of X over p in [p0, p0 + kc) into dst[p * R + r],
+// zero-padded to R lanes so vector loads of B panels read defined values.
+template <int64_t R, class T>
+void pack_panel(const PanelSource<T>& x, int64_t i0, int64_t lanes, int64_t p0, int64_t kc, T* dst) {
+  if (!x.k_contiguous) {
+    for (int64_t p = 0; p < kc; ++p) {  // one line per stored row: fetch rows ahead
+      _mm_prefetch(reinterpret_cast<const char*>(x.data + (p0 + p + kPrefetchRows) * x.ld + i0), _MM_HINT_T0);
+      pack_row_across_panels<R>(x, i0, lanes, p0, p, kc, dst);
+    }
+    return;
+  }
+  constexpr int64_t kLine = 64 / sizeof(T);
+  const T* src[R];  // lanes past `lanes` repeat the last row; their values are zeroed below
+  for (int64_t r = 0; r < R; ++r) src[r] = x.data + (i0 + std::min(r, lanes - 1)) * x.ld + p0;
+  for (int64_t p = 0; p < kc; ++p) {
+    if (p % kLine == 0)  // the next panel's rows: short runs the hardware prefetcher learns late
+      NERVE_UNROLL for (int64_t r = 0; r < R; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(src[r] + R * x.ld + p), _MM_HINT_T0);
+    NERVE_UNROLL for (int64_t r = 0; r < R; ++r) dst[p * R + r] = src[r][p];
+  }
+  for (int64_t p = 0; p < kc; ++p)
+    for (int64_t r = lanes; r < R; ++r) dst[p * R + r] = T(0);
+}
+
+// Packing buffers, kept per calling thread so repeated calls neither allocate nor page-fault.
+// Grown (never inside a parallel region) when a larger product comes along.
+template <class T>
+T* workspace(int64_t count) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  const size_t bytes = static_cast<size_t>(round_up(count * int64_t(sizeof(T)), 64));
+  if (bytes > buffer.bytes) {
+    std::free(buffer.data);
+    buffer.data = std::aligned_alloc(64, bytes);
+    buffer.bytes = buffer.data ? bytes : 0;
+    if (!buffer.data) throw std::bad_alloc();
+  }
+  return static_cast<T*>(buffer.data);
+}
+
+// The epilogue of a plain gemm: nothing.
+struct NoEpilogue {
+  void operator()(int64_t, int64_t, int64_t, int64_t) const {}
+};
+
+// ---- Unpacked-A path (M <= kUnpackedAMaxRows) ----
+// Units are fixed column groups of NR panels, handed to threads dynamically. Within a unit,
+// for each K slice, each NR panel of B (in place, or packed on the stack) is swept by all row
+// tiles reading A in place. epilogue(rows, cols) runs on the unit once its sums are final.
+template <class T, class Epilogue>
+void unpacked_a_unit(const Operands<T>& op, int64_t kc_max, int64_t j_begin, int64_t j_end,
+                     const Epilogue& epilogue) {
+  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const KernelTable<T>& table = kernels<T>();
+  alignas(64) T b_panel[Blocking<T>::KC * NR];
+  for (int64_t p0 = 0; p0 < op.K; p0 += kc_max) {
+    const int64_t kc = std::min(kc_max, op.K - p0);
+    const T beta = p0 == 0 ? op.beta : T(1);
+    for (int64_t j = j_begin; j < j_end; j += NR) {
+      const int64_t cols = std::min(NR, j_end - j);
+      // Full panels of an untransposed B are read in place (the first row tile fetches rows
+      // ahead: at this stride the hardware would not); the rest are packed on the stack.
+      const bool in_place = !op.trans_b && cols == NR;
+      const T* b = in_place ? op.B + p0 * op.ldb + j : b_panel;
+      const int64_t b_step = in_place ? op.ldb : NR;
+      if (!in_place) pack_panel<NR>(b_source(op), j, cols, p0, kc, b_panel);
+      for (int64_t i = 0; i < op.M; i += MR) {
+        const int64_t rows = std::min(MR, op.M - i);
+        const T* prefetch = in_place && i == 0 ? b + kPrefetchRows * b_step : b;
+        table.get(false, rows, cols)({kc, op.a_at(i, p0), op.a_row_step(), op.a_k_step(), b, b_step,
+                                      op.C + i * op.ldc + j, op.ldc, cols, op.alpha, beta, prefetch,
+                                      b_step});
+      }
+    }
+  }
+  epilogue(0, op.M, j_begin, j_end);
+}
+
+template <class T, class Epilogue>
+void gemm_unpacked_a(const Operands<T>& op, bool parallel, const Epilogue& epilogue) {
+  constexpr int64_t NR = Blocking<T>::NR;
+  const int64_t kc_max = balanced_block(op.K, Blocking<T>::KC, 1);
+  const int64_t unit_cols = NR * ceil_div(ceil_div(op.N, NR), kTargetUnits);
+  parallel_for(ceil_div(op.N, unit_cols), 1, parallel ? 0 : INT64_MAX, [&](int64_t u0, int64_t u1) {
+    for (int64_t unit = u0; unit < u1; ++unit)
+      unpacked_a_unit(op, kc_max, unit * unit_cols, std::min(op.N, (unit + 1) * unit_cols), epilogue);
+  });
+}
+
+// Packing a kc-deep slice of lanes [i0, i0 + n) into panels is split into independent tasks:
+// one per panel for k-contiguous sources, one per stored row otherwise (sequential reads).
+template <int64_t R, class T>
+int64_t pack_tasks(const PanelSource<T>& x, int64_t n, int64_t kc) {
+  return x.k_contiguous ? ceil_div(n, R) : kc;
+}
+
+template <int64_t R, class T>
+void pack_slice(const PanelSource<T>& x, int64_t i0, int64_t n, int64_t p0, int64_t kc, int64_t task, T* dst) {
+  if (x.k_contiguous) {
+    pack_panel<R>(x, i0 + task * R, std::min(R, n - task * R), p0, kc, dst + task * R * kc);
+  } else if (task < kc) {
+    pack_row_across_panels<R>(x, i0, n, p0, task, kc, dst);
+  }
+}
+
+// ---- Packed path ----
+// One parallel region. For each (NC columns, K slice): threads pack A (all M rows) and B
+// cooperatively, then take output units (MC rows x a column group) dynamically. The implicit
+// barriers of the two worksharing loops keep the shared packed blocks consistent. Called
+// outside a parallel region, the same worksharing loops simply run on this thread.
+template <class T, class Epilogue>
+void packed_product(const Operands<T>& op, const Epilogue& epilogue, T* packed_a, T* packed_b) {
+  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const KernelTable<T>& table = kernels<T>();
+  const int64_t kc_max = balanced_block(op.K, Blocking<T>::KC, 1);
+  const int64_t nc_max = balanced_block(op.N, Blocking<T>::NC, NR);
+  const int64_t mc = balanced_block(op.M, Blocking<T>::MC, MR);
+  const int64_t row_blocks = ceil_div(op.M, mc);
+  const PanelSource<T> a = a_source(op), b = b_source(op);
+  const int64_t a_tasks = pack_tasks<MR>(a, op.M, kc_max);
+  for (int64_t jc = 0; jc < op.N; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, op.N - jc);
+    const int64_t b_panels = ceil_div(nc, NR);
+    const int64_t b_tasks = pack_tasks<NR>(b, nc, kc_max);
+    const int64_t group_cols = NR * ceil_div(b_panels, ceil_div(kTargetUnits, row_blocks));
+    const int64_t units = row_blocks * ceil_div(nc, group_cols);
+    for (int64_t p0 = 0; p0 < op.K; p0 += kc_max) {
+      const int64_t kc = std::min(kc_max, op.K - p0);
+      const T beta = p0 == 0 ? op.beta : T(1);
+      const bool last_slice = p0 + kc == op.K;
+#pragma omp for schedule(static)
+      for (int64_t task = 0; task < a_tasks + b_tasks; ++task) {
+        if (task < a_tasks) {
+          pack_slice<MR>(a, 0, op.M, p0, kc, task, packed_a);
+        } else {
+          pack_slice<NR>(b, jc, nc, p0, kc, task - a_tasks, packed_b);
+        }
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t unit = 0; unit < units; ++unit) {
+        const int64_t i_begin = (unit % row_blocks) * mc, i_end = std::min(op.M, i_begin + mc);
+        const int64_t j_begin = (unit / row_blocks) * group_cols, j_end = std::min(nc, j_begin + group_cols);
+        for (int64_t j = j_begin; j < j_end; j += NR) {
+          const int64_t cols = std::min(NR, nc - j);
+          for (int64_t i = i_begin; i < i_end; i += MR) {
+            const int64_t rows = std::min(MR, op.M - i);
+            const T* b_panel = packed_b + j * kc;
+            table.get(true, rows, cols)({kc, packed_a + i * kc, 0, 0, b_panel, NR, op.C + i * op.ldc + jc + j,
+                                         op.ldc, cols, op.alpha, beta, nullptr, 0});
+          }
+        }
+        if (last_slice) epilogue(i_begin, i_end, jc + j_begin, jc + j_end);
+      }
+    }
+  }
+}
+
+template <class T, class Epilogue>
+void gemm_packed(const Operands<T>& op, bool parallel, const Epilogue& epilogue) {
+  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const int64_t kc_max = balanced_block(op.K, Blocking<T>::KC, 1);
+  const int64_t nc_max = balanced_block(op.N, Blocking<T>::NC, NR);
+  const int64_t a_size = round_up(round_up(op.M, MR) * kc_max, 64 / int64_t(sizeof(T)));  // B on a cache line
+  T* packed_a = workspace<T>(a_size + kc_max * nc_max);
+  T* packed_b = packed_a + a_size;
+#ifdef NERVE_HAVE_OPENMP
+  if (parallel) {
+#pragma omp parallel num_threads(get_num_threads())
+    packed_product(op, epilogue, packed_a, packed_b);
+    return;
+  }
+#endif
+  (void)parallel;
+  packed_product(op, epilogue, packed_a, packed_b);
+}
+
+// C = beta * C (the K == 0 product); beta == 0 overwrites.
+template <class T>
+void scale_rows(T* C, int64_t ldc, int64_t M, int64_t N, T beta) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* row = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) row[j] = beta == T(0) ? T(0) : beta * row[j];
+  }
+}
+
+// gemm with a hook run on each block of C once its sums are final.
+template <class T, class Epilogue>
+void gemm_with_epilogue(const Operands<T>& op, const Epilogue& epilogue) {
+  if (op.M == 0 || op.N == 0) return;
+  if (op.K == 0) {
+    scale_rows(op.C, op.ldc, op.M, op.N, op.beta);
+    epilogue(0, op.M, 0, op.N);
+    return;
+  }
+  const bool parallel = get_num_threads() > 1 && 2 * op.M * op.N * op.K >= kGemmSerialBelow;
+  if (op.M <= kUnpackedAMaxRows) {
+    gemm_unpacked_a(op, parallel, epilogue);
+  } else {
+    gemm_packed(op, parallel, epilogue);
+  }
+}
+
+// Dense forward epilogue on a finished block: pre-activation (in `pre`, Z's or Y's buffer)
+// += bias, then Y = act(pre) one contiguous row segment at a time (small calls never start
+// their own parallel region). Softmax needs whole rows, so it runs after the product.
+template <class T>
+struct DenseEpilogue {
+  T* y;
+  T* pre;
+  const T* bias;
+  int64_t units;
+  Activation act;  // with y == pre and linear, only the bias is applied here
+  T alpha;
+  void operator()(int64_t i0, int64_t i1, int64_t j0, int64_t j1) const {
+    for (int64_t i = i0; i < i1; ++i) {
+      T* row = pre + i * units;
+      if (bias)
+        for (int64_t j = j0; j < j1; ++j) row[j] += bias[j];
+      if (act != Activation::linear || y != pre)
+        activation_forward(act, y + i * units + j0, row + j0, 1, j1 - j0, alpha);
+    }
+  }
+};
+
+// db (+)= column sums of dZ (batch x units), each column summed in row order.
+template <class T>
+void column_sums(T* db, const T* dz, int64_t batch, int64_t units, bool accumulate) {
+  constexpr int64_t kCols = 256;  // columns per chunk: a stack accumulator row
+  const int64_t serial_below = batch * units >= kActivationSerialBelow ? 0 : INT64_MAX;
+  parallel_for(units, kCols, serial_below, [&](int64_t j0, int64_t j1) {
+    T sums[kCols] = {};
+    const int64_t n = j1 - j0;
+    for (int64_t i = 0; i < batch; ++i) {
+      const T* row = dz + i * units + j0;
+      for (int64_t j = 0; j < n; ++j) sums[j] += row[j];
+    }
+    for (int64_t j = 0; j < n; ++j) db[j0 + j] = accumulate ? db[j0 + j] + sums[j] : sums[j];
+  });
+}
+
+}  // namespace
+
+// C (M x N) = alpha * op(A) op(B) + beta * C; A (M x K) or (K x M) when trans_a, B (K x N) or
+// (N x K) when trans_b, row strides lda/ldb/ldc. beta == 0 overwrites. Parallel above
+// kGemmSerialBelow flops, over output tiles only.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  gemm_with_epilogue(Operands<T>{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc},
+                     NoEpilogue{});
+}
+
+// The definition: each C(i, j) is one dot product in k order. Single-threaded.
+template <class T>
+void gemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                 const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T sum = 0;
+      for (int64_t p = 0; p < K; ++p) {
+        const T a = trans_a ? A[p * lda + i] : A[i * lda + p];
+        const T b = trans_b ? B[j * ldb + p] : B[p * ldb + j];
+        sum += a * b;
+      }
+      T& c = C[i * ldc + j];
+      c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;
+    }
+}
+
+// Z (batch x units) = X (batch x in) W (in x units) + b (units, or null); Y = act(Z).
+// Overwrites Y and Z (Z null: not stored; Z == Y: linear only). Bias and element-wise
+// activations are applied per finished block inside the product, while it is in cache.
+template <class T>
+void dense_forward(T* y, T* z, const T* x, const T* w, const T* b, int64_t batch, int64_t in,
+                   int64_t units, Activation act, T alpha) {
+  T* pre = z && z != y ? z : y;
+  const bool softmax = act == Activation::softmax;
+  const DenseEpilogue<T> epilogue{softmax ? pre : y, pre, b, units,
+                                  softmax ? Activation::linear : act, alpha};
+  gemm_with_epilogue(Operands<T>{false, false, batch, units, in, T(1), x, in, w, units, T(0), pre, units},
+                     epilogue);
+  if (softmax) activation_forward(act, y, pre, batch, units, alpha);
+}
+
+// dZ = act'(Z) dY (batch x units; may be dY itself), dX (batch x in, or null) = dZ W^T,
+// dW (in x units) (+)= X^T dZ, db (units, or null) (+)= column sums of dZ. `accumulate` adds
+// into dW and db. Each product is a gemm (threaded over output tiles), db sums rows in order.
+template <class T>
+void dense_backward(T* dx, T* dw, T* db, T* dz, const T* dy, const T* x, const T* w,
+                    const T* z, const T* y, int64_t batch, int64_t in, int64_t units,
+                    Activation act, T alpha, bool accumulate) {
+  activation_backward(act, dz, dy, z, y, batch, units, alpha);
+  if (dx) gemm(false, true, batch, in, units, T(1), dz, units, w, units, T(0), dx, in);
+  gemm(true, false, in, units, batch, T(1), x, in, dz, units, accumulate ? T(1) : T(0), dw, units);
+  if (db) column_sums(db, dz, batch, units, accumulate);
+}
+
+#define NERVE_INSTANTIATE_MATMUL(T)                                                               \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,    \
+                        int64_t, T, T*, int64_t);                                                 \
+  template void gemm_scalar<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,       \
+                               const T*, int64_t, T, T*, int64_t);                                \
+  template void dense_forward<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
+                                 Activation, T);                                                  \
+  template void dense_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                  const T*, int64_t, int64_t, int64_t, Activation, T, bool);
+NERVE_INSTANTIATE_MATMUL(float)
+NERVE_INSTANTIATE_MATMUL(double)
+#undef NERVE_INSTANTIATE_MATMUL
+
+}  // namespace nerve
