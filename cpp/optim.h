@@ -41,9 +41,18 @@ double clip_by_global_norm(T* const* grads, const int64_t* sizes, int64_t count,
 template <class T>
 void clip_by_value(T* const* grads, const int64_t* sizes, int64_t count, T clip);
 
-// Scalar references for the tests of the vectorized versions.
+// Scalar references for the tests of the vectorized versions: one thread, baseline code.
+template <class T>
+void sgd_update_scalar(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum,
+                       bool nesterov, T weight_decay);
 template <class T>
 void adam_update_scalar(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2,
                         T eps, int64_t step, T weight_decay);
+template <class T>
+void rmsprop_update_scalar(T* p, const T* g, T* velocity, T* momentum_buf, T* avg_grad,
+                           int64_t n, T lr, T rho, T momentum, T eps, T weight_decay);
+template <class T>
+void adagrad_update_scalar(T* p, const T* g, T* accumulator, int64_t n, T lr, T eps,
+                           T weight_decay);
 
 }  // namespace nerve
