@@ -33,3 +33,7 @@ def build_info():
 
 
 # --- Keras-style model API (added by nerve.models & co.) ---
+from . import (activations, callbacks, datasets, initializers, layers, losses, metrics, models,
+               optimizers, regularizers, utils)
+from .layers import Activation, Dense, Dropout, Flatten, Input
+from .models import Sequential, load_model

@@ -1,0 +1,164 @@
+"""Weight initializers (keras.initializers): call one with a shape to get a NumPy array.
+
+Unseeded initializers draw from nerve's generator (nerve.utils.set_random_seed); a seeded one
+returns the same values on every call, as in Keras 3.
+"""
+import math
+
+import numpy as np
+
+from . import utils
+
+__all__ = ["Initializer", "Constant", "Zeros", "Ones", "RandomNormal", "RandomUniform",
+           "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform",
+           "HeNormal", "LecunUniform", "LecunNormal", "get", "serialize", "deserialize"]
+
+
+class Initializer(utils.Configurable):
+    def __call__(self, shape, dtype=None):
+        dtype = utils.standardize_dtype(dtype or utils.floatx())
+        return np.asarray(self._values(tuple(shape)), dtype=dtype).reshape(shape)
+
+    def _generator(self):
+        seed = getattr(self, "seed", None)
+        return utils.generator() if seed is None else np.random.default_rng(seed)
+
+
+class Constant(Initializer):
+    _config_keys = ("value",)
+
+    def __init__(self, value=0.0):
+        self.value = float(value)
+
+    def _values(self, shape):
+        return np.full(shape, self.value)
+
+
+class Zeros(Initializer):
+    def _values(self, shape):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    def _values(self, shape):
+        return np.ones(shape)
+
+
+class RandomNormal(Initializer):
+    _config_keys = ("mean", "stddev", "seed")
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+
+    def _values(self, shape):
+        return self._generator().normal(self.mean, self.stddev, shape)
+
+
+class RandomUniform(Initializer):
+    _config_keys = ("minval", "maxval", "seed")
+
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+
+    def _values(self, shape):
+        return self._generator().uniform(self.minval, self.maxval, shape)
+
+
+def _truncated_normal(generator, stddev, shape):
+    """Normal samples redrawn until all lie within two standard deviations."""
+    values = generator.standard_normal(shape)
+    outside = np.abs(values) > 2.0
+    while outside.any():
+        values[outside] = generator.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return values * stddev
+
+
+class TruncatedNormal(Initializer):
+    _config_keys = ("mean", "stddev", "seed")
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+
+    def _values(self, shape):
+        return self.mean + _truncated_normal(self._generator(), self.stddev, shape)
+
+
+def _fans(shape):
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class VarianceScaling(Initializer):
+    """Samples with variance scale / fan (fan_in, fan_out or their average)."""
+
+    _config_keys = ("scale", "mode", "distribution", "seed")
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        if mode not in self._MODES:
+            raise ValueError(f"mode: expected one of {self._MODES}, received {mode!r}")
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(f"distribution: expected one of {self._DISTRIBUTIONS}, "
+                             f"received {distribution!r}")
+        if not scale > 0:
+            raise ValueError(f"scale: expected a number > 0, received {scale!r}")
+        self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+
+    def _values(self, shape):
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        generator = self._generator()
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            return generator.uniform(-limit, limit, shape)
+        if self.distribution == "untruncated_normal":
+            return generator.normal(0.0, math.sqrt(variance), shape)
+        # Keras's constant: the stddev of a unit normal truncated to [-2, 2].
+        return _truncated_normal(generator, math.sqrt(variance) / 0.87962566103423978, shape)
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    class Preset(VarianceScaling):
+        _config_keys = ("seed",)
+
+        def __init__(self, seed=None):
+            super().__init__(scale, mode, distribution, seed)
+
+    Preset.__name__ = Preset.__qualname__ = name
+    Preset.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
+    return Preset
+
+
+GlorotUniform = _variance_scaling("GlorotUniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
+HeUniform = _variance_scaling("HeUniform", 2.0, "fan_in", "uniform")
+HeNormal = _variance_scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
+LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
+
+_CLASSES = (Constant, Zeros, Ones, RandomNormal, RandomUniform, TruncatedNormal,
+            VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
+            LecunNormal)
+_ALIASES = {"constant": Constant, "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal,
+            "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+            "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
+            "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+            "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal}
+_REGISTRY = {**{cls.__name__: cls for cls in _CLASSES}, **_ALIASES}
+
+serialize = utils.serialize
+
+
+def get(identifier):
+    """An Initializer from a name ("glorot_uniform", "HeNormal"), instance, class or config."""
+    return utils.lookup(identifier, _REGISTRY, "initializer", Initializer)
+
+
+deserialize = get

@@ -1,0 +1,207 @@
+"""Metrics (keras.metrics): stateful, update_state(y_true, y_pred) / result() / reset_state().
+
+Models feed them the predictions they already computed during training, in chunks, only when
+a value is asked for; accumulating chunk by chunk equals Keras's per-batch accumulation.
+"""
+import numpy as np
+
+from . import utils
+
+__all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+           "Precision", "Recall", "AUC", "MeanSquaredError", "MeanAbsoluteError", "get",
+           "serialize", "deserialize"]
+
+
+def _as_2d(y_pred):
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    return y_pred.reshape(len(y_pred), -1)
+
+
+def _like(y_true, y_pred):
+    """y_true reshaped to y_pred's (rows, outputs) when it holds one value per output."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    return y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
+
+
+class Metric(utils.Configurable):
+    _config_keys = ("name",)
+
+    def __init__(self, name=None):
+        self.name = name or _default_name(type(self))
+        self.reset_state()
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The metric over this data alone (the state is left untouched)."""
+        fresh = type(self).from_config(self.get_config())
+        fresh.update_state(y_true, y_pred, sample_weight)
+        return fresh.result()
+
+
+class _MeanMetric(Metric):
+    """Weighted mean of a per-sample value."""
+
+    def reset_state(self):
+        self._total, self._count = 0.0, 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _as_2d(y_pred)
+        values = self._per_sample(y_true, y_pred)
+        if sample_weight is None:
+            self._total += float(values.sum())
+            self._count += len(values)
+        else:
+            weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            self._total += float(np.dot(values, weights))
+            self._count += float(weights.sum())
+
+    def result(self):
+        return self._total / self._count if self._count else 0.0
+
+
+class BinaryAccuracy(_MeanMetric):
+    _config_keys = ("name", "threshold")
+
+    def __init__(self, name=None, threshold=0.5):
+        self.threshold = float(threshold)
+        super().__init__(name)
+
+    def _per_sample(self, y_true, y_pred):
+        return ((y_pred > self.threshold) == _like(y_true, y_pred)).mean(axis=1)
+
+
+class CategoricalAccuracy(_MeanMetric):
+    def _per_sample(self, y_true, y_pred):
+        y_true = _like(y_true, y_pred)
+        return (y_true.argmax(axis=1) == y_pred.argmax(axis=1)).astype(np.float64)
+
+
+class SparseCategoricalAccuracy(_MeanMetric):
+    def _per_sample(self, y_true, y_pred):
+        labels = np.asarray(y_true).reshape(-1)
+        return (labels == y_pred.argmax(axis=1)).astype(np.float64)
+
+
+class MeanSquaredError(_MeanMetric):
+    def _per_sample(self, y_true, y_pred):
+        return ((y_pred - _like(y_true, y_pred)) ** 2).mean(axis=1)
+
+
+class MeanAbsoluteError(_MeanMetric):
+    def _per_sample(self, y_true, y_pred):
+        return np.abs(y_pred - _like(y_true, y_pred)).mean(axis=1)
+
+
+class _ConfusionMetric(Metric):
+    """Counts of true/false positives with a score > threshold predicting the positive class
+    (every output is a separate binary decision, as Keras)."""
+
+    _config_keys = ("name", "thresholds")
+
+    def __init__(self, thresholds=None, name=None):
+        self.thresholds = 0.5 if thresholds is None else float(thresholds)
+        super().__init__(name)
+
+    def reset_state(self):
+        self._tp = self._fp = self._fn = 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _as_2d(y_pred)
+        positive = _like(y_true, y_pred) > 0.5
+        predicted = y_pred > self.thresholds
+        weights = (np.ones(len(y_pred)) if sample_weight is None
+                   else np.asarray(sample_weight, dtype=np.float64).reshape(-1))[:, None]
+        self._tp += float((weights * (predicted & positive)).sum())
+        self._fp += float((weights * (predicted & ~positive)).sum())
+        self._fn += float((weights * (~predicted & positive)).sum())
+
+
+class Precision(_ConfusionMetric):
+    def result(self):
+        found = self._tp + self._fp
+        return self._tp / found if found else 0.0
+
+
+class Recall(_ConfusionMetric):
+    def result(self):
+        actual = self._tp + self._fn
+        return self._tp / actual if actual else 0.0
+
+
+class AUC(Metric):
+    """Area under the ROC curve, exact: computed from every stored score (ties count half),
+    where Keras interpolates over 200 thresholds."""
+
+    def reset_state(self):
+        self._scores, self._labels, self._weights = [], [], []
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _as_2d(y_pred)
+        self._scores.append(y_pred.ravel())
+        self._labels.append(_like(y_true, y_pred).ravel() > 0.5)
+        weights = (np.ones(len(y_pred)) if sample_weight is None
+                   else np.asarray(sample_weight, dtype=np.float64).reshape(-1))
+        self._weights.append(np.repeat(weights, y_pred.shape[1]))
+
+    def result(self):
+        if not self._scores:
+            return 0.0
+        scores, labels, weights = (np.concatenate(a) for a in (self._scores, self._labels,
+                                                                self._weights))
+        order = np.argsort(-scores, kind="stable")
+        scores, labels, weights = scores[order], labels[order], weights[order]
+        # Cumulative weights at the end of each run of equal scores: the ROC curve's vertices.
+        last_of_tie = np.r_[scores[1:] != scores[:-1], True]
+        tp = np.cumsum(weights * labels)[last_of_tie]
+        fp = np.cumsum(weights * ~labels)[last_of_tie]
+        if tp[-1] == 0 or fp[-1] == 0:
+            return 0.0
+        tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def _default_name(cls):
+    return {"AUC": "auc"}.get(cls.__name__) or "".join(
+        "_" + c.lower() if c.isupper() else c for c in cls.__name__).lstrip("_")
+
+
+_CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, Precision, Recall,
+            AUC, MeanSquaredError, MeanAbsoluteError)
+_REGISTRY = {**{cls.__name__: cls for cls in _CLASSES},
+             **{_default_name(cls): cls for cls in _CLASSES},
+             "mse": MeanSquaredError, "mae": MeanAbsoluteError}
+_ACCURACY = ("accuracy", "acc")
+serialize = utils.serialize
+
+
+def get(identifier):
+    """A Metric from a Keras name ("precision", "mae"), an instance or a config dict.
+    "accuracy" depends on the loss and output shape: see resolve()."""
+    if isinstance(identifier, str) and identifier.lower() in _ACCURACY:
+        raise ValueError(f"{identifier!r} depends on the model's loss and outputs; "
+                         f"models resolve it with nerve.metrics.resolve")
+    metric = utils.lookup(identifier, _REGISTRY, "metric", Metric)
+    if isinstance(identifier, str):
+        metric.name = identifier  # Keras names a metric after its string: history["mae"]
+    return metric
+
+
+def check(identifier):
+    """Raise ValueError now for an identifier that resolve() would reject later."""
+    if not (isinstance(identifier, str) and identifier.lower() in _ACCURACY):
+        get(identifier)
+
+
+def resolve(identifier, loss, outputs):
+    """The Metric for `identifier` on a model with `outputs` units trained with `loss`:
+    "accuracy" is binary for binary cross-entropy or one output, sparse for integer labels,
+    else categorical (Keras's rules); the history key stays the given name."""
+    if not (isinstance(identifier, str) and identifier.lower() in _ACCURACY):
+        return get(identifier)
+    if loss.kind == "binary_crossentropy" or outputs == 1:
+        return BinaryAccuracy(name=identifier)
+    if loss.sparse:
+        return SparseCategoricalAccuracy(name=identifier)
+    return CategoricalAccuracy(name=identifier)
+
+
+deserialize = get

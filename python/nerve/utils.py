@@ -1,0 +1,127 @@
+"""Seeding, the default float type, and small helpers shared by nerve's Keras-style modules.
+
+    nerve.utils.set_random_seed(42)   # weight init, dropout and shuffling become repeatable
+    nerve.utils.set_floatx("float64") # layers created afterwards compute in float64
+"""
+import operator
+import random
+
+import numpy as np
+
+__all__ = ["set_random_seed", "floatx", "set_floatx", "to_categorical"]
+
+# One generator owned by nerve: initializers, dropout and fit's shuffling draw from it. It is
+# reseeded in place, so code holding a reference keeps drawing from the reseeded stream.
+_GENERATOR = np.random.Generator(np.random.PCG64())
+_FLOAT_TYPES = ("float32", "float64")
+_floatx = "float32"
+
+
+def set_random_seed(seed):
+    """Seed nerve's generator, and Python's and NumPy's global ones as Keras does: two runs
+    after the same seed give bitwise-identical weights on the same backend."""
+    try:
+        seed = operator.index(seed)
+    except TypeError:
+        raise TypeError(f"seed: expected an int, received {type(seed).__name__}") from None
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed: expected an int in [0, 2**32), received {seed}")
+    _GENERATOR.bit_generator.state = np.random.PCG64(seed).state
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def generator():
+    """nerve's global np.random.Generator (see set_random_seed)."""
+    return _GENERATOR
+
+
+def floatx():
+    """Default dtype of new layers: "float32" (as Keras) unless set_floatx changed it."""
+    return _floatx
+
+
+def set_floatx(value):
+    """Make `value` ("float32" or "float64") the dtype of layers created from now on."""
+    global _floatx
+    _floatx = standardize_dtype(value)
+
+
+def standardize_dtype(dtype):
+    """"float32" or "float64" from a name, NumPy dtype or type; ValueError otherwise."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in _FLOAT_TYPES:
+        raise ValueError(f"dtype: expected one of {', '.join(_FLOAT_TYPES)}, received {dtype!r}")
+    return name
+
+
+def to_categorical(y, num_classes=None):
+    """One-hot float32 rows for integer class labels, as keras.utils.to_categorical."""
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.size and not np.array_equal(labels, np.round(labels)):
+        raise ValueError("y: expected integer class labels")
+    labels = labels.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"y: expected labels >= 0, received {labels.min()}")
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    elif labels.size and labels.max() >= num_classes:
+        raise ValueError(f"y: expected labels < num_classes={num_classes}, received {labels.max()}")
+    out = np.zeros(labels.shape + (num_classes,), dtype=np.float32)
+    np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
+    return out
+
+
+def lookup(identifier, registry, kind, base):
+    """The object a Keras identifier names: an instance of `base` as is, a registered name
+    (class or function), a registered class (instantiated), or {"class_name", "config"}.
+    Unknown names raise ValueError listing the valid ones."""
+    if isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, dict):
+        if "class_name" not in identifier:
+            raise ValueError(f"{kind}: expected a dict with 'class_name' and 'config', "
+                             f"received {identifier!r}")
+        return _registered(identifier["class_name"], registry, kind).from_config(
+            dict(identifier.get("config") or {}))
+    if isinstance(identifier, str):
+        found = _registered(identifier, registry, kind)
+        return found() if isinstance(found, type) else found
+    if isinstance(identifier, type) and issubclass(identifier, base):
+        return identifier()
+    raise TypeError(f"{kind}: expected a name, a {base.__name__} or a config dict, "
+                    f"received {type(identifier).__name__}")
+
+
+def _registered(name, registry, kind):
+    found = registry.get(name, registry.get(str(name).lower()))
+    if found is None:
+        raise ValueError(f"Unknown {kind} {name!r}; valid: {', '.join(sorted(registry))}")
+    return found
+
+
+def serialize(obj):
+    """{"class_name", "config"} of a configurable object (Keras's serialization format)."""
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+class Configurable:
+    """get_config/from_config for objects whose constructor arguments are their attributes."""
+
+    _config_keys = ()
+
+    def get_config(self):
+        return {key: getattr(self, key) for key in self._config_keys}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
