@@ -1,0 +1,629 @@
+"""Keras-compatible callbacks: hooks that `fit`, `evaluate` and `predict` call as they run.
+
+    from nerve.callbacks import EarlyStopping
+    model.fit(x, y, validation_split=0.2, callbacks=[EarlyStopping(patience=3)])
+"""
+import csv
+import inspect
+import math
+import numbers
+import os
+import warnings
+
+import numpy as np
+
+from ._progress import ProgressBar, print_message
+
+_EPOCH_HOOKS = ("on_epoch_begin", "on_epoch_end")
+_RUN_HOOKS = ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
+              "on_predict_begin", "on_predict_end")
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin",
+                "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end")
+# Keras 1/2 names that training still calls: on_train_batch_X runs on_batch_X by default.
+_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+_HOOKS = _EPOCH_HOOKS + _RUN_HOOKS + _BATCH_HOOKS + tuple(_BATCH_ALIASES.values())
+# Metrics that improve upwards; everything else (losses, errors) improves downwards.
+_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2")
+
+
+class Callback:
+    """Base class: override the hooks you need. `self.model` and `self.params`
+    ({"verbose", "epochs", "steps"}) are set before training starts."""
+
+    # Batch logs may arrive as a zero-argument callable that computes the dict. Callbacks that
+    # set this accept it as is (and call it only when they need the values); the others get a dict.
+    _accepts_lazy_logs = False
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+
+def _overrides(callback, hook):
+    """Whether `callback` does something in `hook` (a method override or an instance attribute)."""
+    names = (hook, _BATCH_ALIASES[hook]) if hook in _BATCH_ALIASES else (hook,)
+    for name in names:
+        method = getattr(callback, name)
+        if getattr(method, "__func__", method) is not getattr(Callback, name):
+            return True
+    return False
+
+
+def _evaluated_once(make_logs):
+    """A callable that computes `make_logs()` on its first call and returns that dict after."""
+    cache = []
+
+    def logs():
+        if not cache:
+            cache.append(make_logs())
+        return cache[0]
+    return logs
+
+
+def _ignore_batch(batch, logs=None):
+    pass
+
+
+def _batch_dispatcher(callbacks, hook):
+    """The cheapest function that runs `hook` on the callbacks that override it: batch hooks
+    run every step, and the training loop's whole budget per step is a few microseconds."""
+    overriding = [cb for cb in callbacks if _overrides(cb, hook)]
+    if not overriding:
+        return _ignore_batch
+    methods = tuple(getattr(cb, hook) for cb in overriding)
+    lazy = all(cb._accepts_lazy_logs for cb in overriding)
+    if len(methods) == 1 and lazy:
+        return methods[0]
+
+    def dispatch(batch, logs=None):
+        if callable(logs):
+            logs = _evaluated_once(logs) if lazy else logs()
+        for method in methods:
+            method(batch, logs)
+    return dispatch
+
+
+class CallbackList(Callback):
+    """Runs a list of callbacks as one; `fit`/`evaluate`/`predict` create it.
+
+    add_history / add_progbar add a History / ProgbarLogger unless the list holds one already;
+    `.history` is the History callback.
+    """
+
+    def __init__(self, callbacks=None, *, model=None, add_history=False, add_progbar=False,
+                 verbose=1, epochs=1, steps=None):
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError("callbacks: expected instances of nerve.callbacks.Callback, "
+                                f"received {type(cb).__name__}")
+        self.history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
+        if self.history is None and add_history:
+            self.history = History()
+            self.callbacks.append(self.history)
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        self.set_model(model)
+        self.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        # Instance attributes shadow the (no-op) methods of Callback, once per list.
+        for hook in _BATCH_HOOKS:
+            setattr(self, hook, _batch_dispatcher(self.callbacks, hook))
+
+    def set_model(self, model):
+        super().set_model(model)
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def _run(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def on_train_begin(self, logs=None):
+        self._run("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._run("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._run("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._run("on_epoch_end", epoch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._run("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._run("on_test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._run("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._run("on_predict_end", logs)
+
+
+class History(Callback):
+    """Records the epoch logs: `history[name]` is a list with one value per epoch.
+    `model.fit` returns it (and sets `model.history`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(value)
+        self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints the progress bar (added by fit/evaluate/predict when verbose != 0)."""
+
+    _accepts_lazy_logs = True
+
+    def __init__(self):
+        super().__init__()
+        self.verbose, self.epochs, self.target = 1, 1, None
+        self._bar = None
+        self._in_fit = False  # inside fit, validation runs silently
+
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def _start(self):
+        self._bar = ProgressBar(self.target, self.verbose)
+
+    def _finish(self, logs):
+        if self._bar is not None:
+            self._bar.finish(logs)
+            self._bar = None
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose and self.epochs > 1:
+            print_message(f"Epoch {epoch + 1}/{self.epochs}")
+        self._start()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bar.update(batch + 1, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finish(logs)
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._start()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self._bar.update(batch + 1, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self._finish(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._start()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._bar.update(batch + 1)  # the logs hold predictions, not metrics
+
+    def on_predict_end(self, logs=None):
+        self._finish(None)
+
+
+class _Monitor:
+    """The monitored quantity of EarlyStopping & co.: reads it from the logs and compares."""
+
+    def __init__(self, monitor, mode, min_delta, owner):
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"{owner} mode {mode!r} is unknown, fallback to auto mode.",
+                          stacklevel=3)
+            mode = "auto"
+        if mode == "auto":
+            name = monitor.removeprefix("val_")
+            mode = "max" if any(word in name for word in _HIGHER_IS_BETTER) else "min"
+        self.monitor, self.owner = monitor, owner
+        self.higher_is_better = mode == "max"
+        self.min_delta = abs(min_delta)
+
+    @property
+    def worst(self):
+        return -math.inf if self.higher_is_better else math.inf
+
+    def improved(self, current, reference):
+        if self.higher_is_better:
+            return current - self.min_delta > reference
+        return current + self.min_delta < reference
+
+    def value(self, logs):
+        """The monitored value, or None (with a warning, as in Keras) when the logs lack it."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(f"{self.owner} is conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs)}", stacklevel=3)
+            return None
+        return float(value)
+
+
+class EarlyStopping(Callback):
+    """Stops training when `monitor` has not improved by `min_delta` for `patience` epochs.
+
+    restore_best_weights=True puts back the weights of the best epoch when training ends (also
+    when it ran all its epochs, as in Keras 3). `baseline`: keep waiting unless the best value
+    beats it. `start_from_epoch`: epochs of warm-up that are not monitored.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self._monitor = _Monitor(monitor, mode, min_delta, "Early stopping")
+        self.monitor, self.min_delta = monitor, self._monitor.min_delta
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = self._monitor.worst
+        self.best_epoch = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._monitor.value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self._remember(epoch)  # the first monitored epoch is the best so far
+        self.wait += 1
+        if self._monitor.improved(current, self.best):
+            self.best = current
+            self._remember(epoch)
+            if self.baseline is None or self._monitor.improved(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def _remember(self, epoch):
+        self.best_epoch = epoch
+        if self.restore_best_weights:
+            self.best_weights = [np.array(w, copy=True) for w in self.model.get_weights()]
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print_message(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print_message("Restoring model weights from the end of the best epoch: "
+                              f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (or only its weights) after every epoch, or every `save_freq` batches.
+
+    `filepath` may hold fields filled from the epoch and the logs, e.g.
+    "ckpt/{epoch:02d}-{val_loss:.2f}.keras"; any extension works. save_best_only=True saves
+    only when `monitor` improves.
+    """
+
+    _accepts_lazy_logs = True  # with save_freq=N, it needs the logs only every N batches
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError("save_freq: expected 'epoch' or a positive number of batches, "
+                             f"received {save_freq!r}")
+        self.filepath = os.fspath(filepath)
+        self.monitor, self.verbose = monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq = save_freq
+        self._monitor = _Monitor(monitor, mode, 0, "ModelCheckpoint")
+        self.best = self._monitor.worst if initial_value_threshold is None \
+            else initial_value_threshold
+        self._epoch = 0
+        self._batches_since_save = 0
+        if save_freq != "epoch":
+            self.on_train_batch_end = self._count_batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _count_batch(self, batch, logs=None):
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._epoch, batch, logs() if callable(logs) else logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _save(self, epoch, batch, logs):
+        logs = logs or {}
+        fields = dict(logs, epoch=epoch + 1) if batch is None \
+            else dict(logs, epoch=epoch + 1, batch=batch + 1)
+        try:
+            path = self.filepath.format(**fields)
+        except KeyError as error:
+            raise KeyError(f"ModelCheckpoint: cannot fill in filepath {self.filepath!r}: no "
+                           f"value for {error}. Available: {', '.join(fields)}") from None
+        if self.save_best_only and not self._is_best(epoch, logs, path):
+            return
+        if self.verbose > 0:
+            print_message(f"Epoch {epoch + 1}: saving model to {path}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+    def _is_best(self, epoch, logs, path):
+        current = self._monitor.value(logs)
+        if current is None:
+            return True  # as Keras: without the value, save anyway
+        improved = self._monitor.improved(current, self.best)
+        if self.verbose > 0:
+            change = f"improved from {self.best:.5f} to {current:.5f}, saving model to {path}" \
+                if improved else f"did not improve from {self.best:.5f}"
+            print_message(f"Epoch {epoch + 1}: {self.monitor} {change}")
+        if improved:
+            self.best = current
+        return improved
+
+
+def _learning_rate(model):
+    return float(model.optimizer.learning_rate)
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to `schedule(epoch, lr)` (or
+    `schedule(epoch)`), where `epoch` counts from 0 and `lr` is the current rate."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+        self._takes_lr = _positional_arity(schedule) >= 2
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._takes_lr:
+            rate = self.schedule(epoch, _learning_rate(self.model))
+        else:
+            rate = self.schedule(epoch)
+        if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+            raise ValueError("LearningRateScheduler: the schedule must return a float, "
+                             f"returned {rate!r} for epoch {epoch}")
+        self.model.optimizer.learning_rate = float(rate)
+        if self.verbose > 0:
+            print_message(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate "
+                          f"to {float(rate)}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model)
+
+
+def _positional_arity(function):
+    """How many positional arguments `function` takes (a large number for *args)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature: assume the new API
+        return 2
+    kinds = [p.kind for p in parameters]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return math.inf
+    return sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+               for k in kinds)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by `factor` when `monitor` has not improved by `min_delta`
+    for `patience` epochs, then waits `cooldown` epochs; never goes below `min_lr`."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
+                             f"Received factor={factor}")
+        self._monitor = _Monitor(monitor, mode, min_delta, "Learning rate reduction")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
+        self.best = self._monitor.worst
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.model)
+        current = self._monitor.value(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._monitor.improved(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self._reduce(epoch)
+
+    def _reduce(self, epoch):
+        old = _learning_rate(self.model)
+        if old <= np.float32(self.min_lr):
+            return
+        new = max(old * self.factor, self.min_lr)
+        self.model.optimizer.learning_rate = new
+        if self.verbose > 0:
+            print_message(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+        self.cooldown_counter = self.cooldown
+        self.wait = 0
+
+
+class CSVLogger(Callback):
+    """Writes one row per epoch to a CSV file: `epoch` (from 0), then the logs' keys, sorted."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self._file = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self.on_train_end()
+        has_header = self.append and os.path.exists(self.filename) \
+            and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="",
+                          encoding="utf-8")
+        self._write_header = not has_header
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *sorted(logs)],
+                                          delimiter=self.sep, restval="NA",
+                                          extrasaction="ignore")
+            if self._write_header:
+                self._writer.writeheader()
+        self._writer.writerow({"epoch": epoch, **logs})
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+        self._file = self._writer = None
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as a batch's loss is NaN or infinite (or raises, with
+    raise_error=True)."""
+
+    def __init__(self, raise_error=False):
+        super().__init__()
+        self.raise_error = raise_error
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(loss):
+            return
+        message = (f"Epoch {self._epoch + 1}, batch {batch}: invalid loss ({loss}), "
+                   "terminating training")
+        if self.raise_error:
+            raise RuntimeError(message)
+        print_message(message)
+        self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g.
+    LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"])).
+    Epoch and batch hooks take (index, logs); the others take (logs). Any hook name of
+    Callback may be given as a keyword."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
+        super().__init__()
+        unknown = sorted(set(kwargs) - set(_HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback: unknown hooks {unknown}; "
+                            f"expected some of {list(_HOOKS)}")
+        hooks = dict(kwargs, on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        for name, function in hooks.items():
+            if function is not None:
+                setattr(self, name, function)

@@ -1,0 +1,230 @@
+"""Model and weights files: one versioned zip archive, safe to load from untrusted sources.
+
+An archive holds `header.json` (format name and version, nerve version, the model's configs and
+a list of the arrays) and the arrays as NumPy .npy entries. Nothing is pickled, so loading a
+file never runs code. Files are written to a temporary file first and moved into place, so an
+interrupted save never leaves a broken file behind. Any file extension works.
+"""
+import json
+import os
+import secrets
+import zipfile
+import zlib
+
+import numpy as np
+
+MODEL_FORMAT, WEIGHTS_FORMAT, FORMAT_VERSION = "nerve.model", "nerve.weights", 1
+_HEADER = "header.json"
+_MAX_HEADER_BYTES = 64 << 20
+_NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimizer holds
+
+
+def save_model(model, filepath):
+    """Save the architecture, weights, compile settings and optimizer state to `filepath`."""
+    compile_config = model.get_compile_config()
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_state = optimizer.get_state() if compile_config is not None and optimizer else []
+    header = {"model_class": type(model).__name__, "model_config": model.get_config(),
+              "build_config": model.get_build_config(), "compile_config": compile_config}
+    _write(filepath, MODEL_FORMAT, header,
+           {"weights": model.get_weights(), "optimizer": optimizer_state})
+
+
+def load_model(filepath):
+    """Rebuild the model saved in `filepath`: same predictions, and training continues where it
+    stopped (the optimizer state is restored)."""
+    from . import models  # models imports this module
+
+    header, arrays = _read(filepath, (MODEL_FORMAT,))
+    model_class = getattr(models, str(header.get("model_class")), None)
+    if not (isinstance(model_class, type) and hasattr(model_class, "from_config")):
+        raise _error(filepath, f"unknown model class {header.get('model_class')!r}")
+    try:
+        model = model_class.from_config(header["model_config"])
+        if header.get("build_config"):
+            model.build(tuple(header["build_config"]["input_shape"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise _error(filepath, f"cannot rebuild the model from its configuration: "
+                               f"{type(error).__name__}: {error}") from None
+    _check_compatible(filepath, model.get_weights(), arrays["weights"])
+    model.set_weights(arrays["weights"])
+    if header.get("compile_config") is not None:
+        model.compile_from_config(header["compile_config"])
+        if arrays["optimizer"]:
+            try:
+                model.optimizer.set_state(arrays["optimizer"])
+            except ValueError as error:
+                raise _error(filepath, f"optimizer state does not fit: {error}") from None
+    return model
+
+
+def save_weights(model, filepath):
+    """Save the model's weights (get_weights() order) to `filepath`."""
+    _write(filepath, WEIGHTS_FORMAT, {}, {"weights": model.get_weights()})
+
+
+def load_weights(model, filepath):
+    """Load weights saved by save_weights (or the weights of a saved model) into `model`.
+
+    Everything is checked before the model is touched: on any error the model is unchanged.
+    """
+    _, arrays = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    _check_compatible(filepath, model.get_weights(), arrays["weights"])
+    model.set_weights(arrays["weights"])
+
+
+def _error(filepath, problem):
+    return ValueError(f"{os.fspath(filepath)!r}: {problem}")
+
+
+def _check_compatible(filepath, current, loaded):
+    if len(loaded) != len(current):
+        hint = " (is the model built? give it an input shape or call build())" \
+            if not current else ""
+        raise _error(filepath, f"the file holds {len(loaded)} weight arrays but the model has "
+                               f"{len(current)}{hint}")
+    for index, (want, got) in enumerate(zip(current, loaded)):
+        want = np.asarray(want)
+        if got.shape != want.shape or got.dtype != want.dtype:
+            raise _error(filepath, f"weight {index} is {got.dtype}{list(got.shape)} in the file "
+                                   f"but {want.dtype}{list(want.shape)} in the model")
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def _write(filepath, format_name, header, groups):
+    from . import __version__
+
+    arrays = {f"{group}/{index}.npy": _numeric_array(array, f"{group} {index}")
+              for group, values in groups.items() for index, array in enumerate(values)}
+    header = {"format": format_name, "format_version": FORMAT_VERSION,
+              "nerve_version": __version__, **header,
+              "arrays": {group: len(values) for group, values in groups.items()}}
+    header_bytes = json.dumps(header, indent=1, allow_nan=False).encode("utf-8")
+    _write_atomically(os.fspath(filepath), lambda file: _write_zip(file, header_bytes, arrays))
+
+
+def _numeric_array(array, what):
+    array = np.asarray(array, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"cannot save {what}: dtype {array.dtype} is not numeric")
+    return array
+
+
+def _write_zip(file, header_bytes, arrays):
+    # Stored, not deflated: float weights barely compress, and the CRCs still catch corruption.
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        archive.writestr(_HEADER, header_bytes)
+        for name, array in arrays.items():
+            with archive.open(name, "w", force_zip64=array.nbytes > (1 << 30)) as entry:
+                np.lib.format.write_array(entry, array, allow_pickle=False)
+
+
+def _write_atomically(path, write):
+    """Write through a temporary file in the same directory, then rename it over `path`."""
+    directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
+                                "not exist")
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    _sync_directory(directory)
+
+
+def _sync_directory(directory):
+    """Make the rename itself durable (POSIX; Windows cannot open directories)."""
+    if os.name == "posix":
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _read(filepath, accepted_formats):
+    """The header and the arrays {group: [arrays]} of a nerve file, all validated."""
+    filepath = os.fspath(filepath)
+    with open(filepath, "rb") as file:  # FileNotFoundError as usual when missing
+        start = file.read(8)
+        file.seek(0)
+        if start.startswith(b"\x89HDF"):
+            raise _error(filepath, "this is an HDF5 file (a Keras .h5 model?), not a nerve "
+                                   "file; nerve reads only files saved by nerve")
+        try:
+            with zipfile.ZipFile(file) as archive:
+                header = _read_header(filepath, archive, accepted_formats)
+                arrays = {group: [_read_array(filepath, archive, f"{group}/{index}.npy")
+                                  for index in range(count)]
+                          for group, count in header["arrays"].items()}
+        except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError,
+                json.JSONDecodeError, NotImplementedError, RuntimeError) as error:
+            raise _error(filepath, f"not a valid nerve file (truncated or corrupt?): "
+                                   f"{error}") from None
+    return header, arrays
+
+
+def _read_header(filepath, archive, accepted_formats):
+    names = set(archive.namelist())
+    if _HEADER not in names:
+        foreign = " (it looks like a Keras .keras archive)" \
+            if {"config.json", "metadata.json"} <= names else ""
+        raise _error(filepath, f"not a nerve file: it has no {_HEADER}{foreign}")
+    if archive.getinfo(_HEADER).file_size > _MAX_HEADER_BYTES:
+        raise _error(filepath, f"not a nerve file: {_HEADER} is too large")
+    header = json.loads(archive.read(_HEADER).decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") not in (MODEL_FORMAT, WEIGHTS_FORMAT):
+        raise _error(filepath, f"not a nerve file: its {_HEADER} names no nerve format")
+    if header["format"] not in accepted_formats:
+        hint = "use model.load_weights() for a weights file" \
+            if header["format"] == WEIGHTS_FORMAT else ""
+        raise _error(filepath, f"this is a {header['format']!r} file, expected "
+                               f"{' or '.join(map(repr, accepted_formats))}; {hint}".rstrip("; "))
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise _error(filepath, f"format version {version!r} (written by nerve "
+                               f"{header.get('nerve_version')}); this nerve reads version "
+                               f"{FORMAT_VERSION}: upgrade nerve to load it")
+    counts = header.get("arrays")
+    if not (isinstance(counts, dict) and "weights" in counts and all(
+            isinstance(n, int) and n >= 0 for n in counts.values())):
+        raise _error(filepath, f"{_HEADER} has no valid list of arrays")
+    counts.setdefault("optimizer", 0)
+    return header
+
+
+def _read_array(filepath, archive, name):
+    """One .npy entry, read without pickle and checked against the entry's size."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise _error(filepath, f"the array {name} is missing") from None
+    with archive.open(info) as entry:
+        try:
+            version = np.lib.format.read_magic(entry)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, fortran_order, dtype = read_header(entry)
+        except ValueError as error:
+            raise _error(filepath, f"{name} is not a valid .npy array: {error}") from None
+        if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
+            raise _error(filepath, f"{name}: dtype {dtype} is not numeric")
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if info.file_size - entry.tell() != size:
+            raise _error(filepath, f"{name}: the data does not match its shape {list(shape)}")
+        data = np.frombuffer(entry.read(size), dtype=dtype)
+    return data.reshape(shape, order="F" if fortran_order else "C").copy()
