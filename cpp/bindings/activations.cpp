@@ -11,18 +11,6 @@ namespace nerve::bind {
 
 namespace {
 
-Activation parse_name(py::handle obj) {
-  if (!py::isinstance<py::str>(obj)) {
-    raise_type("activation", "a str", py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  }
-  const std::string name = obj.cast<std::string>();
-  Activation act;
-  if (!parse_activation(name.c_str(), &act)) {
-    raise_value("activation", std::string("one of ") + activation_names(), "'" + name + "'");
-  }
-  return act;
-}
-
 // Shape of the reference array, which must have at least one dimension.
 std::vector<int64_t> shape_of(const py::array& a, const char* name) {
   if (a.ndim() == 0) raise_value(name, "an array with at least 1 dimension", "shape ()");
@@ -42,7 +30,7 @@ Matrix as_matrix(const std::vector<int64_t>& shape) {
 void forward(py::handle y_obj, py::handle x_obj, py::handle activation, double alpha, bool scalar) {
   py::array y = as_array(y_obj, "y");
   const py::array x = as_array(x_obj, "x");
-  const Activation act = parse_name(activation);
+  const Activation act = activation_arg(activation);
   const DType dtype = float_dtype(x, "x");
   require_input(x, "x", dtype);
   const std::vector<int64_t> shape = shape_of(x, "x");
@@ -64,7 +52,7 @@ void backward(py::handle dx_obj, py::handle dy_obj, py::handle x_obj, py::handle
   const py::array dy = as_array(dy_obj, "dy");
   const py::array x = as_array(x_obj, "x");
   const py::array y = as_array(y_obj, "y");
-  const Activation act = parse_name(activation);
+  const Activation act = activation_arg(activation);
   if (!activation_has_backward(act)) {
     raise_value("activation", "an activation with a derivative (trainable)",
                 std::string("'") + activation_name(act) + "', which is not trainable");

@@ -112,4 +112,20 @@ void require_input(const py::array& a, const char* name, DType dtype) {
   require_c_contiguous(a, name);
 }
 
+Activation activation_arg(py::handle obj, bool trainable) {
+  if (!py::isinstance<py::str>(obj)) {
+    raise_type("activation", "a str", py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+  const std::string name = obj.cast<std::string>();
+  Activation act;
+  if (!parse_activation(name.c_str(), &act)) {
+    raise_value("activation", std::string("one of ") + activation_names(), "'" + name + "'");
+  }
+  if (trainable && !activation_has_backward(act)) {
+    raise_value("activation", "an activation with a derivative (trainable)",
+                "'" + name + "', which is not trainable");
+  }
+  return act;
+}
+
 }  // namespace nerve::bind

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "activations.h"
+
 namespace nerve::bind {
 
 namespace py = pybind11;
@@ -45,6 +47,10 @@ void require_writable(const py::array& a, const char* name);
 // (same start, same size) is accepted: element-wise kernels may run in place.
 void require_disjoint(const py::array& a, const char* name_a, const py::array& b,
                       const char* name_b, bool allow_identical = false);
+
+// An activation name (str) parsed to the kernel enum; with `trainable`, only activations that
+// have a derivative are accepted (the step unit is forward-only).
+Activation activation_arg(py::handle obj, bool trainable = false);
 
 // Checks shared by every output and in-place argument: dtype, contiguity, writability.
 void require_output(const py::array& a, const char* name, DType dtype);

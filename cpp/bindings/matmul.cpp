@@ -28,22 +28,6 @@ py::array first_array(py::handle obj, const char* name, int ndim, DType* dtype) 
   return a;
 }
 
-Activation parse_activation_arg(py::handle obj, bool trainable) {
-  if (!py::isinstance<py::str>(obj)) {
-    raise_type("activation", "a str", py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  }
-  const std::string name = obj.cast<std::string>();
-  Activation act;
-  if (!parse_activation(name.c_str(), &act)) {
-    raise_value("activation", std::string("one of ") + activation_names(), "'" + name + "'");
-  }
-  if (trainable && !activation_has_backward(act)) {
-    raise_value("activation", "an activation with a derivative (trainable)",
-                "'" + name + "', which is not trainable");
-  }
-  return act;
-}
-
 struct Named {
   const py::array* array;
   const char* name;
@@ -111,7 +95,7 @@ void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj,
     require_input(*b, "b", dtype);
     sources.push_back({&*b, "b"});
   }
-  const Activation act = parse_activation_arg(activation, /*trainable=*/false);
+  const Activation act = activation_arg(activation, /*trainable=*/false);
   std::optional<py::array> z = as_optional_array(z_obj, "z");
   std::vector<Named> outputs{{&y, "y"}};
   if (z) {
@@ -165,7 +149,7 @@ void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_
   const std::vector<Named> inputs{{&dy, "dy"}, {&x, "x"}, {&w, "w"}, {&z, "z"}, {&y, "y"}};
   for (const Named& out : outputs) require_output(*out.array, out.name, dtype);
   for (const Named& source : inputs) require_input(*source.array, source.name, dtype);
-  const Activation act = parse_activation_arg(activation, /*trainable=*/true);
+  const Activation act = activation_arg(activation, /*trainable=*/true);
   require_all_disjoint(outputs, inputs, &dz, &dy);
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
