@@ -1,5 +1,6 @@
 #include "parallel.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
@@ -9,7 +10,15 @@ namespace nerve {
 
 namespace {
 std::atomic<int> g_threads{0};  // 0: not yet initialised
+bool g_forked = false;  // this process is a fork() child: libgomp's threads are gone
+
+void on_fork_child() {
+  g_forked = true;
+  g_threads.store(1, std::memory_order_relaxed);
 }
+
+const bool g_fork_handler_registered = pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
+}  // namespace
 
 int available_cpus() {
   cpu_set_t set;
@@ -53,6 +62,7 @@ int get_num_threads() {
 
 void set_num_threads(int n) {
 #ifdef NERVE_HAVE_OPENMP
+  if (g_forked) return;  // stays 1: see the fork note in parallel.h
   const int cpus = available_cpus();  // extra threads would only wait for a core
   g_threads.store(n < 1 ? default_num_threads() : (n < cpus ? n : cpus), std::memory_order_relaxed);
 #else

@@ -6,6 +6,9 @@
 //   the same result on 1 or 2 threads. Chunks are handed out dynamically so a core taken by
 //   another process does not stall the others.
 // - Below `serial_below` items the loop runs inline: an OpenMP region costs microseconds.
+// - libgomp's worker threads do not survive fork(): a child forked after the parent ran a
+//   parallel region hangs in its first one. A forked child therefore runs every loop inline
+//   (set_num_threads cannot raise it), as PyTorch does.
 // Bodies must not throw: validate everything before calling (bindings do).
 #pragma once
 

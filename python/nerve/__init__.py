@@ -4,8 +4,17 @@
     import nerve.ops                         # NumPy-like fast kernels without the model API
 """
 import operator as _operator
+import os as _os
 
-from . import _core
+# libgomp reads its wait policy once, when _core loads it. Its default spins ~300k times
+# (milliseconds) before a waiting thread sleeps: when another process holds a core, the
+# spinning threads starve the one doing the work and small parallel regions get 10-20x
+# slower. ~1000 spins (tens of microseconds) still catches back-to-back regions, then sleeps.
+# A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
+from . import _core  # noqa: E402
 from .backend import backend_name, get_backend, set_backend, use_backend
 
 __version__ = _core.build_info()["version"]
