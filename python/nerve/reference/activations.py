@@ -4,9 +4,11 @@ Same arguments, same in-place semantics (outputs are written, nothing is returne
 validation and exception types. The math runs in float64 and is stored into the outputs.
 """
 import math
-import numbers
 
 import numpy as np
+
+from ._checks import (as_array, float_dtype, number, raise_type, raise_value, require_disjoint,
+                      require_input, require_output, require_shape)
 
 __all__ = ["ACTIVATIONS", "activation_forward", "activation_backward"]
 
@@ -25,68 +27,30 @@ except ImportError:  # scipy is optional: fall back to the standard library, ele
     _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
-# ---- validation (mirrors cpp/bindings/checks.h; messages "<arg>: expected X, received Y") ----
+# ---- validation (shared helpers in _checks.py, mirroring cpp/bindings/checks.h) ----
 
-def _as_array(obj, name):
-    if not isinstance(obj, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(obj).__name__}")
-    return obj
-
-
-def _float_dtype(a, name):
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: expected dtype float32 or float64, received dtype {a.dtype}")
-    return a.dtype
-
-
-def _shape_str(shape):
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _require_array(a, name, dtype, shape=None, output=False):
-    if a.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype} (like the other arrays), "
-                        f"received dtype {a.dtype}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array, received strides "
-                         f"{a.strides} for shape {_shape_str(a.shape)}")
-    if output and not a.flags.writeable:
-        raise ValueError(f"{name}: expected a writable array, received a read-only array")
-    if shape is not None and a.shape != shape:
-        raise ValueError(f"{name}: expected shape {_shape_str(shape)}, "
-                         f"received shape {_shape_str(a.shape)}")
-
-
-def _require_disjoint(a, name_a, b, name_b, allow_identical=False):
-    if a.nbytes == 0 or b.nbytes == 0:
-        return
-    a0, b0 = a.__array_interface__["data"][0], b.__array_interface__["data"][0]
-    if not (a0 < b0 + b.nbytes and b0 < a0 + a.nbytes):
-        return
-    if allow_identical and a0 == b0 and a.nbytes == b.nbytes:
-        return
-    also = " (or exactly the same array)" if allow_identical else ""
-    raise ValueError(f"{name_a}: expected memory separate from {name_b}{also}, "
-                     f"received an array overlapping {name_b}")
-
-
-def _parse(activation):
+def _parse(activation, trainable=False):
+    """The activation name, swish read as silu; with `trainable`, only names that have a
+    derivative (not step). Also used by matmul.py, as C++ shares activation_arg."""
     if not isinstance(activation, str):
-        raise TypeError(f"activation: expected a str, received {type(activation).__name__}")
+        raise_type("activation", "a str", type(activation).__name__)
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {', '.join(ACTIVATIONS)}, "
-                         f"received '{activation}'")
+        raise_value("activation", f"one of {', '.join(ACTIVATIONS)}", f"'{activation}'")
+    if trainable and activation == "step":
+        raise_value("activation", "an activation with a derivative (trainable)",
+                    "'step', which is not trainable")
     return "silu" if activation == "swish" else activation
 
 
-def _check_alpha(alpha):
-    if not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha: expected a real number, received {type(alpha).__name__}")
+def _require_array(a, name, dtype, shape=None, output=False):
+    (require_output if output else require_input)(a, name, dtype)
+    if shape is not None:
+        require_shape(a, name, shape)
 
 
 def _reference_shape(a, name):
     if a.ndim == 0:
-        raise ValueError(f"{name}: expected an array with at least 1 dimension, received shape ()")
+        raise_value(name, "an array with at least 1 dimension", "shape ()")
     return a.shape
 
 
@@ -172,14 +136,14 @@ def activation_forward(y, x, activation, alpha=0.0):
 
     y and x: the same shape (ndim >= 1) and float dtype, C-contiguous; y may be x itself.
     alpha: leaky_relu slope, elu alpha, step threshold."""
-    _check_alpha(alpha)
-    y, x = _as_array(y, "y"), _as_array(x, "x")
+    number(alpha, "alpha")
+    y, x = as_array(y, "y"), as_array(x, "x")
     kind = _parse(activation)
-    dtype = _float_dtype(x, "x")
+    dtype = float_dtype(x, "x")
     _require_array(x, "x", dtype)
     shape = _reference_shape(x, "x")
     _require_array(y, "y", dtype, shape, output=True)
-    _require_disjoint(y, "y", x, "x", allow_identical=True)
+    require_disjoint(y, "y", x, "x", allow_identical=True)
     alpha = float(dtype.type(alpha))  # in the arrays' precision, as the kernels see it
     with np.errstate(all="ignore"):
         y[...] = _FORWARD[kind](np.asarray(x, dtype=np.float64), alpha)
@@ -188,21 +152,18 @@ def activation_forward(y, x, activation, alpha=0.0):
 def activation_backward(dx, dy, x, y, activation, alpha=0.0):
     """dx = f'(x) * dy (softmax: y * (dy - sum(dy * y)) per row), given the forward input x
     and output y. All the same shape and float dtype, C-contiguous; dx may be dy itself."""
-    _check_alpha(alpha)
-    dx, dy, x, y = (_as_array(a, n) for a, n in ((dx, "dx"), (dy, "dy"), (x, "x"), (y, "y")))
-    kind = _parse(activation)
-    if kind == "step":
-        raise ValueError("activation: expected an activation with a derivative (trainable), "
-                         "received 'step', which is not trainable")
-    dtype = _float_dtype(dy, "dy")
+    number(alpha, "alpha")
+    dx, dy, x, y = (as_array(a, n) for a, n in ((dx, "dx"), (dy, "dy"), (x, "x"), (y, "y")))
+    kind = _parse(activation, trainable=True)
+    dtype = float_dtype(dy, "dy")
     _require_array(dy, "dy", dtype)
     shape = _reference_shape(dy, "dy")
     _require_array(x, "x", dtype, shape)
     _require_array(y, "y", dtype, shape)
     _require_array(dx, "dx", dtype, shape, output=True)
-    _require_disjoint(dx, "dx", dy, "dy", allow_identical=True)
-    _require_disjoint(dx, "dx", x, "x")
-    _require_disjoint(dx, "dx", y, "y")
+    require_disjoint(dx, "dx", dy, "dy", allow_identical=True)
+    require_disjoint(dx, "dx", x, "x")
+    require_disjoint(dx, "dx", y, "y")
     alpha = float(dtype.type(alpha))
     as64 = (np.asarray(a, dtype=np.float64) for a in (dy, x, y))
     with np.errstate(all="ignore"):

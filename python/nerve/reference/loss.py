@@ -6,10 +6,11 @@ where l_i reduces row i over its columns (mean for mse/mae/huber/binary cross-en
 for the categorical kinds), and overwrites grad (when not None) with d loss / d y_pred.
 Everything is computed in float64; grad is written in the arrays' dtype.
 """
-import math
-import numbers
-
 import numpy as np
+
+from ._checks import (as_array, float_dtype, raise_type, raise_value, require_c_contiguous,
+                      require_disjoint, require_dtype, require_int64, require_ndim,
+                      require_number, require_shape, require_writable, shape_str)
 
 __all__ = ["LOSSES", "loss"]
 
@@ -21,133 +22,49 @@ LOSSES = (
 _SPARSE = ("sparse_categorical_crossentropy", "sparse_categorical_crossentropy_logits")
 _EPSILON = 1e-7  # Keras' probability clip
 
-# ---- argument checks shared with optim.py; messages as in cpp/bindings/checks.cpp ----------
-
-
-def _shape_str(shape):
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _as_array(obj, name):
-    if not isinstance(obj, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(obj).__name__}")
-    return obj
-
-
-def _float_dtype(a, name):
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: expected dtype float32 or float64, received dtype {a.dtype}")
-    return a.dtype
-
-
-def _require_dtype(a, name, dtype):
-    if a.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype} (like the other arrays), "
-                        f"received dtype {a.dtype}")
-
-
-def _require_shape(a, name, shape):
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name}: expected shape {_shape_str(shape)}, "
-                         f"received shape {_shape_str(a.shape)}")
-
-
-def _require_ndim(a, name, ndim):
-    if a.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D array, received shape {_shape_str(a.shape)}")
-
-
-def _require_c_contiguous(a, name):
-    if not a.flags.c_contiguous:
-        strides = ", ".join(str(s) for s in a.strides)
-        raise ValueError(f"{name}: expected a C-contiguous array, received strides "
-                         f"({strides}) for shape {_shape_str(a.shape)}")
-
-
-def _require_writable(a, name):
-    if not a.flags.writeable:
-        raise ValueError(f"{name}: expected a writable array, received a read-only array")
-
-
-def _require_input(a, name, dtype):
-    _require_dtype(a, name, dtype)
-    _require_c_contiguous(a, name)
-
-
-def _require_output(a, name, dtype):
-    _require_input(a, name, dtype)
-    _require_writable(a, name)
-
-
-def _raise_overlap(name_a, name_b):
-    raise ValueError(f"{name_a}: expected memory separate from {name_b}, "
-                     f"received an array overlapping {name_b}")
-
-
-def _require_disjoint(a, name_a, b, name_b):
-    if a.nbytes and b.nbytes and np.may_share_memory(a, b):
-        _raise_overlap(name_a, name_b)
-
-
-def _number(value, name):
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a number, received {type(value).__name__}")
-    return float(value)
-
-
-def _require_number(value, name, ok, expected):
-    """value as a float; ValueError "<name>: expected <expected>" unless ok(value)."""
-    x = _number(value, name)
-    if not (math.isfinite(x) and ok(x)):
-        raise ValueError(f"{name}: expected {expected}, received {x!r}")
-    return x
-
 # ---- the losses ------------------------------------------------------------------------------
 
 
 def _check(grad, y_pred, y_true, kind, sample_weight, delta):
     if not isinstance(kind, str):
-        raise TypeError(f"kind: expected a str, received {type(kind).__name__}")
+        raise_type("kind", "a str", type(kind).__name__)
     if kind not in LOSSES:
-        raise ValueError(f"kind: expected one of {', '.join(LOSSES)}, received {kind!r}")
-    y_pred = _as_array(y_pred, "y_pred")
-    dtype = _float_dtype(y_pred, "y_pred")
-    _require_ndim(y_pred, "y_pred", 2)
+        raise_value("kind", f"one of {', '.join(LOSSES)}", repr(kind))
+    y_pred = as_array(y_pred, "y_pred")
+    dtype = float_dtype(y_pred, "y_pred")
+    require_ndim(y_pred, "y_pred", 2)
     if y_pred.size == 0:
-        raise ValueError(f"y_pred: expected at least one row and one column, "
-                         f"received shape {_shape_str(y_pred.shape)}")
-    _require_c_contiguous(y_pred, "y_pred")
+        raise_value("y_pred", "at least one row and one column", f"shape {shape_str(y_pred.shape)}")
+    require_c_contiguous(y_pred, "y_pred")
     rows, cols = y_pred.shape
-    y_true = _as_array(y_true, "y_true")
+    y_true = as_array(y_true, "y_true")
     if kind in _SPARSE:
-        if y_true.dtype != np.int64:
-            raise TypeError(f"y_true: expected dtype int64, received dtype {y_true.dtype}")
-        _require_shape(y_true, "y_true", (rows,))
-        _require_c_contiguous(y_true, "y_true")
+        require_int64(y_true, "y_true")
+        require_shape(y_true, "y_true", (rows,))
+        require_c_contiguous(y_true, "y_true")
         bad = (y_true < 0) | (y_true >= cols)
         if bad.any():
-            raise ValueError(f"y_true: expected labels in [0, {cols}), "
-                             f"received {int(y_true[bad][0])}")
+            raise_value("y_true", f"labels in [0, {cols})", int(y_true[bad][0]))
     else:
-        _require_dtype(y_true, "y_true", dtype)
-        _require_shape(y_true, "y_true", (rows, cols))
-        _require_c_contiguous(y_true, "y_true")
+        require_dtype(y_true, "y_true", dtype)
+        require_shape(y_true, "y_true", (rows, cols))
+        require_c_contiguous(y_true, "y_true")
     if sample_weight is not None:
-        sample_weight = _as_array(sample_weight, "sample_weight")
-        _require_dtype(sample_weight, "sample_weight", dtype)
-        _require_shape(sample_weight, "sample_weight", (rows,))
-        _require_c_contiguous(sample_weight, "sample_weight")
+        sample_weight = as_array(sample_weight, "sample_weight")
+        require_dtype(sample_weight, "sample_weight", dtype)
+        require_shape(sample_weight, "sample_weight", (rows,))
+        require_c_contiguous(sample_weight, "sample_weight")
     if grad is not None:
-        grad = _as_array(grad, "grad")
-        _require_dtype(grad, "grad", dtype)
-        _require_shape(grad, "grad", (rows, cols))
-        _require_c_contiguous(grad, "grad")
-        _require_writable(grad, "grad")
-        _require_disjoint(grad, "grad", y_pred, "y_pred")
-        _require_disjoint(grad, "grad", y_true, "y_true")
+        grad = as_array(grad, "grad")
+        require_dtype(grad, "grad", dtype)
+        require_shape(grad, "grad", (rows, cols))
+        require_c_contiguous(grad, "grad")
+        require_writable(grad, "grad")
+        require_disjoint(grad, "grad", y_pred, "y_pred")
+        require_disjoint(grad, "grad", y_true, "y_true")
         if sample_weight is not None:
-            _require_disjoint(grad, "grad", sample_weight, "sample_weight")
-    delta = _require_number(delta, "delta", lambda d: d > 0, "a finite number > 0")
+            require_disjoint(grad, "grad", sample_weight, "sample_weight")
+    delta = require_number(delta, "delta", lambda d: d > 0, "a finite number > 0")
     return y_true, sample_weight, delta
 
 

@@ -10,8 +10,9 @@ import numbers
 
 import numpy as np
 
-from .loss import (_as_array, _float_dtype, _raise_overlap, _require_c_contiguous,
-                   _require_dtype, _require_number, _require_shape, _require_writable)
+from ._checks import (as_array, float_dtype, raise_overlap, raise_type, raise_value,
+                      require_c_contiguous, require_dtype, require_number, require_shape,
+                      require_writable)
 
 __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "global_norm",
            "clip_by_global_norm", "clip_by_value"]
@@ -20,26 +21,26 @@ __all__ = ["sgd_update", "adam_update", "rmsprop_update", "adagrad_update", "glo
 
 
 def _finite(value, name):
-    return _require_number(value, name, lambda x: True, "a finite number")
+    return require_number(value, name, lambda x: True, "a finite number")
 
 
 def _non_negative(value, name):
-    return _require_number(value, name, lambda x: x >= 0, "a finite number >= 0")
+    return require_number(value, name, lambda x: x >= 0, "a finite number >= 0")
 
 
 def _positive(value, name):
-    return _require_number(value, name, lambda x: x > 0, "a finite number > 0")
+    return require_number(value, name, lambda x: x > 0, "a finite number > 0")
 
 
 def _unit_interval(value, name, include_one=True):
     if include_one:
-        return _require_number(value, name, lambda x: 0 <= x <= 1, "a number in [0, 1]")
-    return _require_number(value, name, lambda x: 0 <= x < 1, "a number in [0, 1)")
+        return require_number(value, name, lambda x: 0 <= x <= 1, "a number in [0, 1]")
+    return require_number(value, name, lambda x: 0 <= x < 1, "a number in [0, 1)")
 
 
 def _require_state(state, name, needed_when):
     if state is None:
-        raise ValueError(f"{name}: expected a list of arrays when {needed_when}, received None")
+        raise_value(name, f"a list of arrays when {needed_when}", "None")
 
 
 def _check_lists(*lists):
@@ -48,26 +49,24 @@ def _check_lists(*lists):
     lead_name, lead, _ = lists[0]
     for name, seq, _ in lists:
         if not isinstance(seq, (list, tuple)):
-            raise TypeError(f"{name}: expected a list or tuple of arrays, "
-                            f"received {type(seq).__name__}")
+            raise_type(name, "a list or tuple of arrays", type(seq).__name__)
         if len(seq) != len(lead):
-            raise ValueError(f"{name}: expected {len(lead)} arrays (like {lead_name}), "
-                             f"received {len(seq)}")
+            raise_value(name, f"{len(lead)} arrays (like {lead_name})", len(seq))
     dtype = None
     named = []
     for i in range(len(lead)):
         for name, seq, writable in lists:
             element = f"{name}[{i}]"
-            a = _as_array(seq[i], element)
+            a = as_array(seq[i], element)
             if dtype is None:
-                dtype = _float_dtype(a, element)
+                dtype = float_dtype(a, element)
             else:
-                _require_dtype(a, element, dtype)
+                require_dtype(a, element, dtype)
             if seq is not lead:
-                _require_shape(a, element, lead[i].shape)
-            _require_c_contiguous(a, element)
+                require_shape(a, element, lead[i].shape)
+            require_c_contiguous(a, element)
             if writable:
-                _require_writable(a, element)
+                require_writable(a, element)
             named.append((element, a))
     _require_all_disjoint(named, len(lists))
     return [[a for _, a in named[k::len(lists)]] for k in range(len(lists))]
@@ -86,7 +85,7 @@ def _require_all_disjoint(named, list_count):
     for start, order, k in spans:
         if widest is not None and start < widest[0]:
             first, second = sorted([(widest[1], widest[2]), (order, k)])
-            _raise_overlap(named[second[1]][0], named[first[1]][0])
+            raise_overlap(named[second[1]][0], named[first[1]][0])
         end = start + named[k][1].nbytes
         if widest is None or end > widest[0]:
             widest = (end, order, k)
@@ -132,10 +131,10 @@ def adam_update(params, grads, ms, vs, lr, beta1, beta2, epsilon, step, weight_d
     beta2 = _unit_interval(beta2, "beta2", include_one=False)
     epsilon = _non_negative(epsilon, "epsilon")
     if not isinstance(step, numbers.Integral):
-        raise TypeError(f"step: expected an integer, received {type(step).__name__}")
+        raise_type("step", "an integer", type(step).__name__)
     step = int(step)
     if step < 1:
-        raise ValueError(f"step: expected an integer >= 1, received {step}")
+        raise_value("step", "an integer >= 1", step)
     weight_decay = _non_negative(weight_decay, "weight_decay")
     ps, gs, mls, vls = _check_lists(("params", params, True), ("grads", grads, False),
                                     ("ms", ms, True), ("vs", vs, True))
