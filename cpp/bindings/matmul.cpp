@@ -1,5 +1,6 @@
 // Bindings for cpp/matmul.h. Outputs come first; arrays are taken as they are (py::handle, no
 // conversion: a call costs ~0.3 us) and validated with checks.h before any kernel runs.
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -106,12 +107,24 @@ void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj,
     outputs.push_back({&*z, "z"});
   }
   for (const Named& out : outputs) require_all_disjoint({out}, sources);
+  // y and z empty: nothing to write, and the kernel's activation would still loop over the
+  // rows of shapes like (2**40, 0).
+  if (y.size() == 0) return;
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     MaybeReleaseGil gil(batch * in * units);
     dense_forward<T>(ptr<T>(y), z ? ptr<T>(*z) : nullptr, cptr<T>(x), cptr<T>(w),
                      b ? cptr<T>(*b) : nullptr, batch, in, units, act, T(alpha));
   });
+}
+
+// dx, dw and db when dz has no elements: zeros, or unchanged when accumulating into dw, db.
+void zero_empty_product_outputs(std::optional<py::array>& dx, py::array& dw,
+                                std::optional<py::array>& db, bool accumulate) {
+  if (dx) std::memset(dx->mutable_data(), 0, static_cast<size_t>(dx->nbytes()));
+  if (accumulate) return;
+  std::memset(dw.mutable_data(), 0, static_cast<size_t>(dw.nbytes()));
+  if (db) std::memset(db->mutable_data(), 0, static_cast<size_t>(db->nbytes()));
 }
 
 void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_obj, py::handle dz_obj,
@@ -151,6 +164,10 @@ void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_
   for (const Named& source : inputs) require_input(*source.array, source.name, dtype);
   const Activation act = activation_arg(activation, /*trainable=*/true);
   require_all_disjoint(outputs, inputs, &dz, &dy);
+  if (dz.size() == 0) {  // dz empty: every product is a sum of nothing (see dense_forward)
+    zero_empty_product_outputs(dx, dw, db, accumulate);
+    return;
+  }
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     MaybeReleaseGil gil(batch * in * units);

@@ -35,6 +35,21 @@ void require_unit_interval(double x, const char* name) {
 void require_unit_interval_open(double x, const char* name) {
   require_number(x, name, x >= 0 && x < 1, "a number in [0, 1)");
 }
+// An integer >= 1 of any size, as the reference takes it: Python ints past int64 clamp to
+// INT64_MAX (beta**step is 0 long before), bool and integer scalars count, floats do not.
+int64_t require_step(py::handle obj) {
+  if (PyFloat_Check(obj.ptr()) || !PyIndex_Check(obj.ptr())) {
+    raise_type("step", "an integer", py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  }
+  const auto index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long step = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (overflow < 0 || (overflow == 0 && step < 1)) {
+    raise_value("step", "an integer >= 1", py::str(index).cast<std::string>());
+  }
+  return overflow > 0 ? INT64_MAX : static_cast<int64_t>(step);
+}
 void require_state(py::handle state, const char* name, const char* needed_when) {
   if (state.is_none()) {
     raise_value(name, std::string("a list of arrays when ") + needed_when, "None");
@@ -186,12 +201,12 @@ void sgd(py::object params, py::object grads, py::object velocities, double lr,
 
 template <bool Scalar>
 void adam(py::object params, py::object grads, py::object ms, py::object vs, double lr,
-          double beta1, double beta2, double epsilon, int64_t step, double weight_decay) {
+          double beta1, double beta2, double epsilon, py::handle step_obj, double weight_decay) {
   require_finite(lr, "lr");
   require_unit_interval_open(beta1, "beta1");
   require_unit_interval_open(beta2, "beta2");
   require_non_negative(epsilon, "epsilon");
-  if (step < 1) raise_value("step", "an integer >= 1", std::to_string(step));
+  const int64_t step = require_step(step_obj);
   require_non_negative(weight_decay, "weight_decay");
   Tensors t = check_lists({{"params", params, true}, {"grads", grads, false},
                            {"ms", ms, true}, {"vs", vs, true}});
