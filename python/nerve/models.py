@@ -13,6 +13,7 @@ fit, evaluate and predict call. Invalid arguments raise before the model changes
 import collections
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -58,6 +59,7 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self._plans = collections.OrderedDict()
+        self._plans_lock = threading.Lock()
         self._params = self._grads = None
         for layer in layers or ():
             self.add(layer)
@@ -182,7 +184,8 @@ class Sequential:
                 self._trainable_size = offset
                 self._variable_grads.append(layer._grads[name])
         self._params, self._grads = params, grads
-        self._plans.clear()
+        with self._plans_lock:
+            self._plans.clear()
         self._build_optimizer()
 
     def _build_optimizer(self):
@@ -279,10 +282,17 @@ class Sequential:
     def metrics_names(self):
         return ["loss"] + [m if isinstance(m, str) else m.name for m in self._metric_ids]
 
-    def _resolved_metrics(self, outputs):
+    def _resolved_metrics(self, outputs, y=None):
+        """The metrics; with targets y, each is first tried on them (all rows: whether
+        shapes broadcast depends on the row count), so a metric that cannot take these
+        targets raises before a training step changes the model."""
         if self._metrics is None:
             self._metrics = [metrics_module.resolve(m, self.loss, outputs)
                              for m in self._metric_ids]
+        if y is not None:
+            for metric in self._metrics:
+                metric.update_state(y, np.zeros((len(y), outputs), self.dtype))
+                metric.reset_state()
         return self._metrics
 
     def _require_loss(self, method):
@@ -325,14 +335,17 @@ class Sequential:
             self.build((None,) + x.shape[1:])
 
     def _plan(self, backend, batch, mode):
-        key = (backend.__name__, batch, mode)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = _training.Plan(self, backend, batch, mode)
-            if len(self._plans) > _CACHED_PLANS:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+        """Preallocated buffers for one (backend, batch size, mode), per thread: concurrent
+        predict calls on one model must not write into each other's buffers."""
+        key = (backend.__name__, batch, mode, threading.get_ident())
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = _training.Plan(self, backend, batch, mode)
+                if len(self._plans) > _CACHED_PLANS:
+                    self._plans.popitem(last=False)
+            else:
+                self._plans.move_to_end(key)
         return plan
 
     # ---- training -----------------------------------------------------------------------------
@@ -364,7 +377,7 @@ class Sequential:
         self._build_for(x)
 
         backend = get_backend()
-        metrics = self._resolved_metrics(self.output_shape[-1])
+        metrics = self._resolved_metrics(self.output_shape[-1], y)
         schedule = _training.batches(len(x), batch_size)
         callbacks = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
@@ -424,7 +437,7 @@ class Sequential:
         x, y, weights = self._data(x, y, sample_weight, class_weight)
         self._build_for(x)
         backend = get_backend()
-        metrics = self._resolved_metrics(self.output_shape[-1])
+        metrics = self._resolved_metrics(self.output_shape[-1], y)
         predictions = np.empty((len(x), self.output_shape[-1]), self.dtype)
         step = _training.train_step_function(
             self._plan(backend, len(x), "train"), backend, x, y, weights, predictions,
