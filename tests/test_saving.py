@@ -2,6 +2,11 @@
 import io
 import json
 import os
+import pickle
+import select
+import subprocess
+import sys
+import time
 import zipfile
 
 import numpy as np
@@ -305,3 +310,254 @@ def test_sequential_weights_round_trip(tmp_path):
     other, _, _ = real_model_and_data(seed=1)
     other.load_weights(tmp_path / "model.weights.h5")
     assert np.array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# --- interrupted saves -----------------------------------------------------------------------
+
+KILLS = 6
+# The child saves model B over and over, each save slowed between entries so that the kills
+# land anywhere in it: opening the temporary file, writing entries, fsync, the rename.
+SAVING_CHILD = """
+import sys, time
+import numpy as np
+import nerve
+
+write_array = np.lib.format.write_array
+def slow_write_array(*args, **kwargs):
+    time.sleep(0.002)
+    return write_array(*args, **kwargs)
+np.lib.format.write_array = slow_write_array
+
+nerve.utils.set_random_seed(1)
+model = nerve.models.Sequential([nerve.layers.Dense(64, input_dim=128, activation="relu"),
+                                 nerve.layers.Dense(8)])
+model.compile(loss="mse", optimizer="adam")
+start = time.perf_counter()
+model.save(sys.argv[2])  # how long one save takes, for the parent's kill delays
+print(time.perf_counter() - start, flush=True)
+while True:
+    model.save(sys.argv[1])
+"""
+
+
+def child_model(seed):
+    """The child's model, built as it builds it: the same seed gives the same weights."""
+    nerve.utils.set_random_seed(seed)
+    model = nerve.models.Sequential([nerve.layers.Dense(64, input_dim=128, activation="relu"),
+                                     nerve.layers.Dense(8)])
+    model.compile(loss="mse", optimizer="adam")
+    return model
+
+
+def start_saving_child(path, scratch):
+    """The child process and the seconds one of its saves takes."""
+    child = subprocess.Popen([sys.executable, "-c", SAVING_CHILD, str(path), str(scratch)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([child.stdout], [], [], 120)
+    line = child.stdout.readline() if ready else ""
+    if not line:
+        child.kill()
+        pytest.fail(f"the saving child did not start: {child.communicate()[1][-2000:]}")
+    return child, float(line)
+
+
+def temporary_files(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and select() on pipes are POSIX")
+def test_a_save_killed_at_random_moments_leaves_a_complete_file(tmp_path):
+    path = tmp_path / "model.keras"
+    old, new = child_model(0).get_weights(), child_model(1).get_weights()
+    rng = np.random.default_rng(0)
+    outcomes = {"old file": 0, "new file": 0, "killed mid-write": 0}
+    for kill in range(KILLS):
+        child_model(0).save(path)  # the good file the child saves over
+        child, seconds = start_saving_child(path, tmp_path / "calibration.keras")
+        delay = rng.uniform(0, 2 * seconds)  # into the first or the second save
+        try:
+            time.sleep(delay)
+        finally:
+            child.kill()  # SIGKILL: no cleanup runs
+            child.communicate()
+        weights = nerve.models.load_model(path).get_weights()
+        same_as = [name for name, reference in (("old file", old), ("new file", new))
+                   if all(np.array_equal(a, b) for a, b in zip(weights, reference))]
+        assert same_as, f"kill {kill} after {delay:.4f} s left a file with other weights"
+        outcomes[same_as[0]] += 1
+        leftovers = temporary_files(tmp_path)
+        assert len(leftovers) <= 1, f"temporary files accumulate: {leftovers}"
+        outcomes["killed mid-write"] += len(leftovers)
+    print(f"{KILLS} kills: {outcomes}")  # shown with pytest -s
+    assert outcomes["killed mid-write"] >= 1, outcomes  # else no kill tested an interruption
+    child_model(2).save(path)  # the next save works and clears what the killed ones left
+    assert temporary_files(tmp_path) == []
+    assert_same_weights(nerve.models.load_model(path).get_weights(), child_model(2).get_weights())
+
+
+def test_only_the_temporary_files_of_dead_saves_are_removed(tmp_path):
+    fcntl = pytest.importorskip("fcntl")  # without locks (Windows) nothing is removed
+    path = tmp_path / "m.keras"
+    abandoned = tmp_path / ".m.keras.0123abcd.tmp"  # a killed save's: data, no lock
+    in_progress = tmp_path / ".m.keras.89abcdef.tmp"  # locked by a save still writing
+    just_created = tmp_path / ".m.keras.4567cdef.tmp"  # empty: a save about to lock it
+    others = [tmp_path / ".other.keras.0123abcd.tmp", tmp_path / "m.keras.0123abcd.tmp"]
+    for file in [abandoned, in_progress, *others]:
+        file.write_bytes(b"PK partial")
+    just_created.touch()
+    with open(in_progress, "rb") as writer:
+        fcntl.flock(writer, fcntl.LOCK_EX)  # another open file: conflicts even in-process
+        saving.save_weights(trained_model(), path)
+    assert not abandoned.exists()
+    assert in_progress.exists() and just_created.exists()
+    assert all(file.exists() for file in others)
+
+
+# --- every corrupt file is refused, and leaves the model unchanged ---------------------------
+
+def assert_refused(path, model, weights_too=True):
+    """Loading `path` raises ValueError or OSError naming it; `model` keeps its weights.
+    weights_too=False: only load_model must refuse (load_weights reads no configuration)."""
+    before = model.get_weights()
+    loads = [lambda: saving.load_model(path)]
+    if weights_too:
+        loads.append(lambda: saving.load_weights(model, path))
+    for load in loads:
+        with pytest.raises((ValueError, OSError)) as raised:
+            load()
+        assert os.fspath(path) in str(raised.value), str(raised.value)
+    assert_same_weights(model.get_weights(), before)
+
+
+def refused_or_intact(path, model, reference):
+    """Whether `path` is refused (as assert_refused) rather than loaded: a damaged byte that
+    nothing reads (a timestamp) may load, but then exactly the saved weights."""
+    before = model.get_weights()
+    refused = 0
+    for load in (lambda: saving.load_model(path),
+                 lambda: saving.load_weights(model, path) or model):
+        try:
+            loaded = load()
+        except (ValueError, OSError) as error:
+            assert os.fspath(path) in str(error), str(error)
+            refused += 1
+        else:
+            assert_same_weights(loaded.get_weights(), reference)
+    if refused:
+        assert_same_weights(model.get_weights(), before)
+    return refused == 2
+
+
+def test_every_truncation_and_byte_flip_is_refused_or_harmless(tmp_path):
+    model, _, _ = real_model_and_data()
+    good = tmp_path / "good.keras"
+    model.save(good)
+    data, reference = good.read_bytes(), model.get_weights()
+    target, _, _ = real_model_and_data(seed=1)
+    bad = tmp_path / "bad.keras"
+    rng = np.random.default_rng(0)
+    # Every 9th length, and every length near the end (the zip directory lies there).
+    lengths = sorted(set(range(0, len(data), 9)) | set(range(len(data) - 64, len(data))))
+    for length in lengths:
+        bad.write_bytes(data[:length])
+        assert refused_or_intact(bad, target, reference), f"truncated to {length} bytes"
+    # Random bytes anywhere, and every byte of the end-of-directory record, each flipped.
+    offsets = sorted(set(rng.integers(0, len(data), 250).tolist())
+                     | set(range(len(data) - 22, len(data))))
+    refused = 0
+    for offset in offsets:
+        for mask in (0xFF, 0x01):
+            damaged = bytearray(data)
+            damaged[offset] ^= mask
+            bad.write_bytes(bytes(damaged))
+            refused += refused_or_intact(bad, target, reference)
+    cases = len(lengths) + 2 * len(offsets)
+    print(f"{len(lengths)} truncations, {2 * len(offsets)} flips, {refused} flips refused")
+    assert cases > 1000 and refused > 0.8 * 2 * len(offsets), (cases, refused)
+
+
+class RunsCode:
+    """Unpickling this calls os.system: a loader that used pickle would run it."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def foreign_and_malformed_files(tmp_path, good):
+    """(name, writer, weights_too) triples: each writer writes a file that load_model, and
+    load_weights too if weights_too, must refuse."""
+    def zip_with(**entries):
+        def write(path):
+            with zipfile.ZipFile(path, "w") as archive:
+                for name, data in entries.items():
+                    archive.writestr(name.replace("__", "/").replace("_json", ".json"), data)
+        return write
+
+    def header(**changes):
+        def write(path):
+            path.write_bytes(good.read_bytes())
+            rewrite(path, changes)
+        return write
+
+    def npz(path):
+        with open(path, "wb") as file:
+            np.savez(file, *real_model_and_data()[0].get_weights())
+
+    def pickled(path):
+        path.write_bytes(pickle.dumps([RunsCode(tmp_path / "pickle-ran")]))
+
+    return [
+        ("empty", lambda path: path.write_bytes(b""), True),
+        ("one byte", lambda path: path.write_bytes(b"P"), True),
+        ("zip magic only", lambda path: path.write_bytes(b"PK\x03\x04"), True),
+        ("text", lambda path: path.write_text("weights: 1 2 3"), True),
+        ("json", lambda path: path.write_text('{"format": "nerve.model"}'), True),
+        ("hdf5", lambda path: path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64)), True),
+        ("npz", npz, True),
+        ("pickle", pickled, True),
+        ("npy", lambda path: path.write_bytes(npy_bytes(np.zeros(3))), True),
+        ("empty zip", zip_with(), True),
+        ("header not json", zip_with(header_json="{not json"), True),
+        ("header not utf-8", zip_with(header_json=b"\xff\xfe{}"), True),
+        ("header a list", zip_with(header_json="[1, 2]"), True),
+        ("version 0", header(format_version=0), True),
+        ("version 2", header(format_version=2), True),
+        ("version as text", header(format_version="1"), True),
+        ("version missing", header(format_version=None), True),
+        ("array counts missing", header(arrays=None), True),
+        ("negative array count", header(arrays={"weights": -1}), True),
+        ("unknown model class", header(model_class="os"), False),
+        ("bad model config", header(model_config={"layers": 5}), False),
+        ("model config not a dict", header(model_config="abc"), False),
+        ("model class a layer", header(model_class="Layer"), False),
+        ("exabyte layer", header(model_config={"layers": [{"class_name": "Dense", "config": {
+            "units": 10**12, "input_dim": 10**6}}]}), False),
+        ("build config not a dict", header(build_config=5), False),
+        ("compile config empty", header(compile_config={}), False),
+        ("compile config text", header(compile_config="adam"), False),
+        ("unknown optimizer", header(compile_config={"optimizer": "nope"}), False),
+        ("negative learning rate", header(compile_config={"optimizer": {
+            "class_name": "SGD", "config": {"learning_rate": -1}}}), False),
+        ("loss a number", header(compile_config={"optimizer": "adam", "loss": 5}), False),
+        ("metrics not a list", header(compile_config={"optimizer": "adam", "loss": "mse",
+                                                      "metrics": "accuracy"}), False),
+    ]
+
+
+def test_foreign_malformed_and_unreadable_files_are_refused(tmp_path):
+    model, _, _ = real_model_and_data()
+    good = tmp_path / "good.keras"
+    model.save(good)
+    target, _, _ = real_model_and_data(seed=1)
+    cases = foreign_and_malformed_files(tmp_path, good)
+    for name, write, weights_too in cases:
+        path = tmp_path / f"{name.replace(' ', '-')}.keras"
+        write(path)
+        assert_refused(path, target, weights_too)
+    assert not (tmp_path / "pickle-ran").exists()
+    directory = tmp_path / "a-directory.keras"
+    directory.mkdir()
+    assert_refused(directory, target)

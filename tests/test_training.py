@@ -1,6 +1,5 @@
 """Training end to end: the DEVELOPERS.md program, XOR, regression, digits, reproducibility,
 weights and splits, callbacks interplay, and speed against the reference backend."""
-import time
 
 import numpy as np
 import pytest
@@ -242,22 +241,3 @@ def test_fit_in_a_loop_keeps_memory_bounded():
         model.predict(x[:rows], verbose=0)
         model.fit(x[:rows], y[:rows], verbose=0, batch_size=8)
     assert len(model._plans) <= 8
-
-
-# ---- speed -----------------------------------------------------------------------------------
-
-def time_fit(backend, epochs):
-    x, y = pima_like()
-    model = Sequential([Dense(10, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
-    with nerve.use_backend(backend):
-        model.fit(x[:100], y[:100], epochs=1, batch_size=10, verbose=0)  # warm up
-        start = time.perf_counter()
-        model.fit(x, y, epochs=epochs, batch_size=10, verbose=0)
-        return (time.perf_counter() - start) / (epochs * 62)
-
-
-def test_cpp_is_at_least_5x_faster_than_reference_per_step():
-    cpp = min(time_fit("cpp", 10) for _ in range(3))
-    reference = time_fit("numpy", 2)
-    assert reference / cpp >= 5, f"cpp {cpp * 1e6:.1f} us/step, numpy {reference * 1e6:.1f}"

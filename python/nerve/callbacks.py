@@ -456,7 +456,11 @@ class ModelCheckpoint(Callback):
 
 
 def _learning_rate(model):
-    return float(model.optimizer.learning_rate)
+    """The rate the optimizer's next step uses: with a schedule, its value at the current
+    iteration (`optimizer.learning_rate` is then the schedule itself)."""
+    optimizer = model.optimizer
+    current = getattr(optimizer, "current_learning_rate", None)
+    return float(current() if callable(current) else optimizer.learning_rate)
 
 
 class LearningRateScheduler(Callback):

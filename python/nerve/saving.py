@@ -3,13 +3,22 @@
 An archive holds `header.json` (format name and version, nerve version, the model's configs and
 a list of the arrays) and the arrays as NumPy .npy entries. Nothing is pickled, so loading a
 file never runs code. Files are written to a temporary file first and moved into place, so an
-interrupted save never leaves a broken file behind. Any file extension works.
+interrupted save never leaves a broken file behind; the temporary files of saves that were
+killed are removed by the next save to the same path. Any file extension works.
 """
+import errno
 import json
 import os
+import re
 import secrets
+import time
 import zipfile
 import zlib
+
+try:
+    import fcntl
+except ImportError:  # Windows: abandoned temporary files are left alone
+    fcntl = None
 
 import numpy as np
 
@@ -17,6 +26,8 @@ MODEL_FORMAT, WEIGHTS_FORMAT, FORMAT_VERSION = "nerve.model", "nerve.weights", 1
 _HEADER = "header.json"
 _MAX_HEADER_BYTES = 64 << 20
 _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimizer holds
+_TEMPORARY_SUFFIX = r"\.[0-9a-f]{8}\.tmp"  # after ".{name}": see _write_atomically
+_EMPTY_TEMPORARY_AGE = 60.0  # seconds after which an empty, unlocked temporary file is abandoned
 
 
 def save_model(model, filepath):
@@ -33,29 +44,48 @@ def save_model(model, filepath):
 def load_model(filepath):
     """Rebuild the model saved in `filepath`: same predictions, and training continues where it
     stopped (the optimizer state is restored)."""
-    from . import models  # models imports this module
+    from . import layers, models  # models imports this module
 
     header, arrays = _read(filepath, (MODEL_FORMAT,))
     model_class = getattr(models, str(header.get("model_class")), None)
-    if not (isinstance(model_class, type) and hasattr(model_class, "from_config")):
+    if not (isinstance(model_class, type) and hasattr(model_class, "from_config")
+            and not issubclass(model_class, layers.Layer)):
         raise _error(filepath, f"unknown model class {header.get('model_class')!r}")
-    try:
-        model = model_class.from_config(header["model_config"])
-        if header.get("build_config"):
-            model.build(tuple(header["build_config"]["input_shape"]))
-    except (KeyError, TypeError, ValueError) as error:
-        raise _error(filepath, f"cannot rebuild the model from its configuration: "
-                               f"{type(error).__name__}: {error}") from None
+    model = _from_header(filepath, "the model from its configuration",
+                         lambda: _rebuild(model_class, header))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
     model.set_weights(arrays["weights"])
     if header.get("compile_config") is not None:
-        model.compile_from_config(header["compile_config"])
+        _from_header(filepath, "the compile settings",
+                     lambda: model.compile_from_config(header["compile_config"]))
         if arrays["optimizer"]:
             try:
                 model.optimizer.set_state(arrays["optimizer"])
             except ValueError as error:
                 raise _error(filepath, f"optimizer state does not fit: {error}") from None
     return model
+
+
+def _rebuild(model_class, header):
+    model = model_class.from_config(header["model_config"])
+    if header.get("build_config"):
+        model.build(tuple(header["build_config"]["input_shape"]))
+    return model
+
+
+# What a malformed configuration makes from_config, build or compile raise. MemoryError: a
+# configuration may ask for weights far larger than the file (a crafted file could).
+_CONFIGURATION_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError,
+                         OverflowError, MemoryError)
+
+
+def _from_header(filepath, what, make):
+    """make(), with any error the file's configuration causes reported as the file's."""
+    try:
+        return make()
+    except _CONFIGURATION_ERRORS as error:
+        raise _error(filepath, f"cannot rebuild {what}: {type(error).__name__}: "
+                               f"{error}") from None
 
 
 def save_weights(model, filepath):
@@ -121,7 +151,10 @@ def _write_zip(file, header_bytes, arrays):
 
 
 def _write_atomically(path, write):
-    """Write through a temporary file in the same directory, then rename it over `path`."""
+    """Write through a temporary file in the same directory, then rename it over `path`.
+
+    The writer holds an exclusive flock on its temporary file until the rename, so a later
+    save can tell the files of killed saves (unlocked) from those of saves in progress."""
     directory, name = os.path.split(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
@@ -131,15 +164,56 @@ def _write_atomically(path, write):
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as file:
+            _lock(descriptor)  # before the first byte: see _remove_abandoned
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+            os.replace(temporary, path)  # still locked: nobody removes it before the rename
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
     _sync_directory(directory)
+    _remove_abandoned(directory, name)
+
+
+def _lock(descriptor):
+    # Blocking: another save's _remove_abandoned may hold the lock for an instant.
+    if fcntl is not None:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:
+            pass  # a file system without locks, where _remove_abandoned cannot lock either
+
+
+def _remove_abandoned(directory, name):
+    """Remove the temporary files that killed saves to `name` left behind (best effort).
+
+    A temporary file is abandoned when nobody holds its lock (the kernel releases the locks of
+    a dead process) and it has data (a writer locks before writing, so an empty unlocked file
+    may be a save that has not locked yet, unless it is old)."""
+    if fcntl is None:
+        return
+    pattern = re.compile(re.escape(f".{name}") + _TEMPORARY_SUFFIX)
+    try:
+        candidates = [entry for entry in os.listdir(directory) if pattern.fullmatch(entry)]
+    except OSError:
+        return
+    for entry in candidates:
+        path = os.path.join(directory, entry)
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # renamed or removed meanwhile
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            status = os.fstat(descriptor)
+            if status.st_size > 0 or time.time() - status.st_mtime > _EMPTY_TEMPORARY_AGE:
+                os.remove(path)
+        except OSError:
+            pass  # locked by a save in progress, or already gone
+        finally:
+            os.close(descriptor)
 
 
 def _sync_directory(directory):
@@ -173,6 +247,13 @@ def _read(filepath, accepted_formats):
                 json.JSONDecodeError, NotImplementedError, RuntimeError) as error:
             raise _error(filepath, f"not a valid nerve file (truncated or corrupt?): "
                                    f"{error}") from None
+        except OSError as error:
+            if error.errno == errno.EINVAL:  # a seek to a corrupt offset
+                raise _error(filepath, f"not a valid nerve file (truncated or corrupt?): "
+                                       f"{error}") from None
+            if error.filename is None:  # name the file, as open() does
+                raise type(error)(error.errno, error.strerror, filepath) from None
+            raise
     return header, arrays
 
 
