@@ -43,6 +43,26 @@ def matmul_case(m, k, n, dtype=np.float32, trans=""):
                 square=m if m == n == k and not trans else None)
 
 
+def mlp_products_case(batch, sizes=(784, 256, 128, 10)):
+    """Every product of one training step of an MLP: forward X@W, dW = X^T dZ and, except for
+    the first layer, dX = dZ W^T, with operands laid out as a training loop has them."""
+    products = []
+    for units_in, units in zip(sizes, sizes[1:]):
+        x, w, dz = rand(batch, units_in), rand(units_in, units), rand(batch, units)
+        products.append((x, w, np.empty((batch, units), np.float32)))
+        products.append((x.T, dz, np.empty((units_in, units), np.float32)))
+        if units_in != sizes[0]:
+            products.append((dz, w.T, np.empty((batch, units_in), np.float32)))
+    flops = sum(2.0 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in products)
+
+    def run(matmul):
+        for a, b, c in products:
+            matmul(a, b, out=c)
+
+    return case(f"MLP step products, batch {batch}, {'-'.join(map(str, sizes))}", flops,
+                "GFLOP/s", lambda: run(nops.matmul), lambda: run(np.matmul))
+
+
 def dense_relu_case(batch, units_in, units):
     x, w, b = rand(batch, units_in), rand(units_in, units), rand(units)
     y = np.empty((batch, units), np.float32)
@@ -123,8 +143,9 @@ def cases(quick):
     square = [(matmul_case(n, n, n), (1, 2)) for n in sizes]
     f64 = [(matmul_case(n, n, n, np.float64), (1,)) for n in sizes if n <= 1024]
     mlp = [(matmul_case(b, 784, 256), (1, 2)) for b in (32, 128)]
-    mlp += [(matmul_case(256, 128, 784, trans="a"), (1, 2)),  # dW = X^T dZ, batch 128
+    mlp += [(matmul_case(784, 128, 256, trans="a"), (1, 2)),  # dW = X^T dZ, batch 128
             (matmul_case(128, 256, 784, trans="b"), (1, 2))]  # dX = dZ W^T
+    mlp += [(mlp_products_case(b), (1, 2)) for b in (32, 128)]
     tiny = [(matmul_case(10, 8, 10), (1,))]
     fused = [(dense_relu_case(b, 784, 256), (1, 2)) for b in (32, 128)]
     elementwise = [

@@ -7,7 +7,8 @@ Workloads (float32, Glorot init, Adam lr 1e-3 eps 1e-7):
          150 epochs on the 614 training rows of pima-indians-diabetes.csv (standardised);
 - mnist: 784-256-128-10 relu/softmax, categorical cross-entropy, batch 128, one epoch of
          the 60000 rows of mnist.npz.
-Each (workload, library) runs in its own process, libraries alternating round by round, so
+"nerve-reference" is the same nerve model on the NumPy reference backend (issue: the C++
+backend must be >= 5x faster on pima). Each (workload, library) runs in its own process, libraries alternating round by round, so
 thread pools never mix and all see the same machine conditions; medians are reported.
 """
 import argparse
@@ -27,7 +28,7 @@ WORKLOADS = {
     "pima": {"layers": [8, 10, 1], "batch": 10, "epochs": 150},
     "mnist": {"layers": [784, 256, 128, 10], "batch": 128, "epochs": 1},
 }
-LIBRARIES = ("nerve", "numpy", "torch")
+LIBRARIES = ("nerve", "nerve-reference", "numpy", "torch")
 
 
 def load(workload, data_dir):
@@ -41,6 +42,15 @@ def load(workload, data_dir):
         x = f["x_train"].reshape(-1, 784).astype(np.float32) / 255
         y = np.eye(10, dtype=np.float32)[f["y_train"]]
     return x, y
+
+
+def epoch_gflop(workload, rows):
+    """GFLOP of one epoch's products: forward X@W, dW = X^T dZ, and dZ W^T for every layer
+    but the first (nothing needs the input's gradient)."""
+    sizes, epochs = WORKLOADS[workload]["layers"], WORKLOADS[workload]["epochs"]
+    pairs = list(zip(sizes, sizes[1:]))
+    per_row = sum(2 * 2 * i * o for i, o in pairs) + sum(2 * i * o for i, o in pairs[1:])
+    return per_row * rows * epochs / 1e9
 
 
 def glorot(rng, fan_in, fan_out):
@@ -149,8 +159,12 @@ def worker(workload, library, threads, data_dir):
     nerve.set_num_threads(threads)
     x, y = load(workload, data_dir)
     with threadpool_limits(limits=threads):
-        seconds = {"nerve": train_nerve, "numpy": train_numpy, "torch": train_torch}[library](
-            x, y, WORKLOADS[workload])
+        if library == "nerve-reference":
+            with nerve.use_backend("numpy"):
+                seconds = train_nerve(x, y, WORKLOADS[workload])
+        else:
+            seconds = {"nerve": train_nerve, "numpy": train_numpy, "torch": train_torch}[library](
+                x, y, WORKLOADS[workload])
     print(json.dumps({"seconds": seconds}))
 
 
@@ -174,28 +188,35 @@ def run(data_dir, rounds=3, thread_counts=(1,), workloads=tuple(WORKLOADS)):
                                           str(threads), "--data", data_dir],
                                          capture_output=True, text=True, check=True)
                     times[lib].append(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+            rows = len(load(workload, data_dir)[0])
             results.append({"workload": workload, "threads": threads, "spec": WORKLOADS[workload],
+                            "gflop": epoch_gflop(workload, rows),
                             **{f"{lib}_seconds": times[lib] for lib in libraries}})
     return results
 
 
-def table(results):
+def table(results, gemm_gflops=None):
+    """Median seconds and speed-ups; with nerve's GEMM rate (GFLOP/s), also the time its
+    products alone would take at that rate (the floor) and nerve's time over that floor."""
     import statistics
 
     rows = []
     for r in results:
         nerve_s = statistics.median(r["nerve_seconds"])
         row = [r["workload"], r["threads"], f"{nerve_s:.3f}"]
-        for lib in ("numpy", "torch"):
+        for lib in ("nerve-reference", "numpy", "torch"):
             seconds = r.get(f"{lib}_seconds")
             if seconds:
                 median = statistics.median(seconds)
                 row += [f"{median:.3f}", f"{median / nerve_s:.1f}x"]
             else:
                 row += ["-", "-"]
+        floor = r["gflop"] / gemm_gflops[r["threads"]] if gemm_gflops else None
+        row += [f"{floor:.3f} ({nerve_s / floor:.2f}x)" if floor else "-"]
         rows.append(row)
-    return common.markdown_table(["workload", "threads", "nerve s", "NumPy s", "NumPy/nerve",
-                                  "PyTorch s", "PyTorch/nerve"], rows)
+    return common.markdown_table(
+        ["workload", "threads", "nerve s", "nerve on reference backend s", "speed-up",
+         "NumPy MLP s", "speed-up", "PyTorch s", "speed-up", "GEMM floor s (nerve/floor)"], rows)
 
 
 def main():
