@@ -2,7 +2,8 @@
 // (rows, cols) and contiguous. Element-wise kinds ignore the row structure; softmax is row-wise.
 //   forward:  y = f(x)                 overwrites y; y may be exactly x (in place).
 //   backward: dx = f'(x) * dy          overwrites dx; dx may be exactly dy. Each kind reads
-//             what it needs of x (input) and y (forward output); both must be given.
+//             what it needs of x (input) and y (forward output); both must be given, and y
+//             must be f(x): elu, selu, sigmoid, tanh and softmax take f' from y.
 //   softmax backward: dx = y * (dy - sum_j(dy_j * y_j)) per row.
 // `alpha`: leaky_relu slope, elu alpha, step threshold theta; ignored by the other kinds.
 // step (fires 1 when x >= theta, else 0) is forward-only: it has no useful derivative.

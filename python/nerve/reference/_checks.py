@@ -113,7 +113,10 @@ def number(value, name):
     """value as a float; any real number (bool and numpy scalars too), nothing else."""
     if not isinstance(value, numbers.Real):
         raise_type(name, "a number", type(value).__name__)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1e308: the bindings cannot convert it either
+        raise_type(name, "a number that fits a float", "an int of magnitude >= 1e308")
 
 
 def require_number(value, name, ok, expected):
