@@ -19,7 +19,12 @@
 
 namespace nerve {
 
-constexpr int64_t kGemmSerialBelow = 1 << 18;  // 2*M*N*K flops below which one thread runs
+// 2*M*N*K flops below which one thread runs: ~33 us of work at 1-thread GEMM speed (80-96
+// GFLOP/s). A parallel region costs ~2-5 us on an idle machine but ~35 us when the other core
+// is busy (measured on the 2-core Zen 3 host at load 5-8, best of 300 calls, 1 vs 2 threads:
+// 32x64x64 0.26 MFLOP 4.9 vs 38 us, 64x128x128 2.1 MFLOP 25 vs 60 us, 64x256x256 8.4 MFLOP
+// 115 vs 154 us). The old 1 << 18 sent a 32x64x64 Dense step through two threads.
+constexpr int64_t kGemmSerialBelow = int64_t{3} << 20;
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
