@@ -62,19 +62,48 @@ def _operand(array, out):
     """(C-contiguous array, transposed?) for a gemm operand, avoiding copies of x.T views."""
     if out is not None and np.may_share_memory(array, out):
         return np.array(array, order="C"), False  # out would be written while read
-    if array.flags.c_contiguous:
-        return array, False
-    if array.flags.f_contiguous:
-        return array.T, True
-    return np.ascontiguousarray(array), False
+    operand, transposed = _kernel_operand(array)
+    if operand is None:
+        return np.ascontiguousarray(array), False
+    return operand, transposed
 
 
 def _output(out, shape, dtype):
     return np.empty(shape, dtype) if out is None else _check_out(out, shape, dtype)
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _kernel_operand(x):
+    """(x as the kernel reads it, transposed?) for a 2-D float ndarray that needs no copy."""
+    if x.flags.c_contiguous:
+        return x, False
+    if x.flags.f_contiguous:
+        return x.T, True
+    return None, False
+
+
+def _matmul_in_place(a, b, out):
+    """The common case in about a microsecond: C-contiguous float ndarrays of one dtype.
+    Returns None when the general path must convert, handle a transposed view or explain;
+    the binding validates everything (dtypes, shapes, out, aliasing) before computing."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+        return None
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    try:
+        _core.gemm(out, a, b)
+    except (TypeError, ValueError):
+        return None
+    return out
+
+
 def matmul(a, b, out=None):
     """Matrix product of 2-D arrays, like ``np.matmul(a, b, out=out)``."""
+    c = _matmul_in_place(a, b, out)
+    if c is not None:
+        return c
     arrays, dtype = _as_float_arrays({"a": a, "b": b})
     a, b = arrays["a"], arrays["b"]
     _require_2d(a, "a")
