@@ -21,6 +21,9 @@ BAD_NAMES = ["nope", "", "RELU", None, 3, b"relu"]
 # through x in the reference, so with the unrelated x and y drawn here they differ by design.
 BACKWARD_ACTIVATIONS = [a for a in ACTIVATIONS if a not in ("elu", "selu")]
 
+# NaN, inf and overflow are drawn on purpose: NumPy's warnings about them are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 
 def value(v):
     return ("value", v)

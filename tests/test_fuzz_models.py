@@ -20,6 +20,9 @@ LOSSES = ["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentrop
 METHODS = ["fit", "evaluate", "predict", "train_on_batch", "set_weights"]
 SCALE = 50  # a few steps of training compound float32 rounding
 
+# NaN, inf and overflow are drawn on purpose: NumPy's warnings about them are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 
 def make_model(config):
     nerve.utils.set_random_seed(config["seed"])

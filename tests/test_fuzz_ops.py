@@ -22,6 +22,9 @@ ACTIVATIONS = list(reference.ACTIVATIONS)
 ARRAY_LIKES = ([[1.0, 2.0], [3.0, 4.0]], [[1, 2], [3]], [[True, False]], 3.0, None, "ab",
                {"a": 1}, [[1 + 2j, 0j]], [[[0.5]]], [], [[]])
 
+# NaN, inf and overflow are drawn on purpose: NumPy's warnings about them are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 
 @contextlib.contextmanager
 def reference_kernels():
