@@ -147,3 +147,33 @@ def test_activation_rejects_bad_input():
         nops.activation(3, np.ones(2))
     with pytest.raises(ValueError, match="x: expected at least 1 dimension"):
         nops.softmax(np.float64(1.0))
+
+
+def misaligned(shape, dtype=np.float64):
+    """A C-contiguous view one byte into a buffer: NumPy allows it, C++ cannot read it."""
+    count = int(np.prod(shape))
+    raw = np.arange(count * np.dtype(dtype).itemsize + 1, dtype=np.uint8)
+    view = raw[1:].view(dtype).reshape(shape)
+    view[...] = np.linspace(-2, 2, count).reshape(shape)
+    return view
+
+
+def test_misaligned_inputs_are_copied_and_a_misaligned_out_is_refused():
+    x = misaligned((3, 5))
+    assert not x.flags.aligned
+    assert_close(nops.matmul(x, x.T), np.asarray(x) @ np.asarray(x).T, np.float64)
+    assert_close(nops.tanh(x), np.tanh(x), np.float64)
+    with pytest.raises(ValueError, match="out: expected an aligned array"):
+        nops.relu(np.ones((3, 5)), out=x)
+
+
+@pytest.mark.parametrize("module", ["cpp", "reference"])
+def test_kernels_refuse_misaligned_arrays_naming_them(module):
+    import nerve.reference
+    from nerve import _core
+    kernels = _core if module == "cpp" else nerve.reference
+    x, y = misaligned((3, 5)), np.empty((3, 5))
+    with pytest.raises(ValueError, match="x: expected an aligned array"):
+        kernels.activation_forward(y, x, "gelu_tanh")
+    with pytest.raises(ValueError, match="c: expected an aligned array"):
+        kernels.gemm(misaligned((3, 3)), x, np.ones((5, 3)))

@@ -80,6 +80,13 @@ void require_c_contiguous(const py::array& a, const char* name) {
     for (py::ssize_t i = 0; i < a.ndim(); ++i) strides += std::to_string(a.strides(i)) + (i + 1 < a.ndim() ? ", " : "");
     raise_value(name, "a C-contiguous array", "strides " + strides + ") for shape " + shape_str(a));
   }
+  // The kernels load whole elements (and vectors of them): a float64 at an odd address is
+  // undefined behaviour in C++, though NumPy can make such views (e.g. of a byte buffer).
+  const auto address = reinterpret_cast<std::uintptr_t>(a.data());
+  if (a.size() > 0 && address % static_cast<std::uintptr_t>(a.itemsize()) != 0) {
+    raise_value(name, "an aligned array (data address a multiple of its item size)",
+                "data at an address " + std::to_string(address % a.itemsize()) + " bytes off");
+  }
 }
 
 void require_writable(const py::array& a, const char* name) {

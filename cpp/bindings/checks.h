@@ -41,6 +41,7 @@ void require_int64(const py::array& a, const char* name);
 void require_ndim(const py::array& a, const char* name, int ndim);
 // Dimensions given as -1 are not checked.
 void require_shape(const py::array& a, const char* name, const std::vector<int64_t>& shape);
+// C-contiguous and aligned to its item size (the kernels read whole elements).
 void require_c_contiguous(const py::array& a, const char* name);
 void require_writable(const py::array& a, const char* name);
 // Rejects any overlap of the two arrays' memory. With allow_identical, the very same buffer

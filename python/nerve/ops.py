@@ -10,11 +10,11 @@ Conversion rules (documented, NumPy-like):
 - Inputs may be any array-like. They are computed in float32 when every input is float32,
   otherwise in float64 (integers and bools promote to float64, as in ``np.true_divide``).
   Complex, object and string data raise TypeError.
-- Inputs that are not C-contiguous are copied, except transposed 2-D views (``x.T``) given
-  to ``matmul``/``dense``, which the kernels read in place.
-- ``out=`` must be an ndarray of the result's dtype and shape, C-contiguous and writable; it
-  is written in place (never through a temporary copy) and returned. ``out`` may be the
-  input of an element-wise activation. If ``out`` overlaps an input of ``matmul``/``dense``,
+- Inputs that are not C-contiguous or not aligned are copied, except transposed 2-D views
+  (``x.T``) given to ``matmul``/``dense``, which the kernels read in place.
+- ``out=`` must be an ndarray of the result's dtype and shape, C-contiguous, aligned and
+  writable; it is written in place (never through a temporary copy) and returned. ``out``
+  may be the input of an element-wise activation. If ``out`` overlaps an input of ``matmul``/``dense``,
   that input is copied first, so the result is still right.
 - Results are NumPy arrays.
 """
@@ -36,7 +36,9 @@ def _as_float_arrays(named):
             raise TypeError(f"{name}: expected real numbers, received dtype {array.dtype}")
         arrays[name] = array
     dtype = np.float32 if all(a.dtype == np.float32 for a in arrays.values()) else np.float64
-    return {name: a.astype(dtype, copy=False) for name, a in arrays.items()}, dtype
+    # Misaligned views (of byte buffers) are copied: the kernels read whole elements.
+    return {name: np.require(a.astype(dtype, copy=False), requirements="A")
+            for name, a in arrays.items()}, dtype
 
 
 def _check_out(out, shape, dtype):
@@ -50,6 +52,9 @@ def _check_out(out, shape, dtype):
         raise ValueError("out: expected a C-contiguous array, received a non-contiguous one")
     if not out.flags.writeable:
         raise ValueError("out: expected a writable array, received a read-only array")
+    if not out.flags.aligned:
+        raise ValueError("out: expected an aligned array (data address a multiple of its "
+                         "item size), received a misaligned view")
     return out
 
 

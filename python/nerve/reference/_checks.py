@@ -66,11 +66,17 @@ def require_shape(a, name, shape):
 
 
 def require_c_contiguous(a, name):
-    """The kernels index flat row-major memory. Strides are written as C++ writes them."""
+    """The kernels index flat row-major memory of whole elements: C-contiguous and aligned.
+    Strides are written as C++ writes them."""
     if not a.flags.c_contiguous:
         strides = ", ".join(str(s) for s in a.strides)
         raise_value(name, "a C-contiguous array",
                     f"strides ({strides}) for shape {shape_str(a.shape)}")
+    # The C++ kernels cannot read a float64 at an odd address; NumPy can make such views.
+    offset = a.__array_interface__["data"][0] % a.itemsize
+    if a.size > 0 and offset:
+        raise_value(name, "an aligned array (data address a multiple of its item size)",
+                    f"data at an address {offset} bytes off")
 
 
 def require_writable(a, name):

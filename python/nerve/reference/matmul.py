@@ -1,8 +1,8 @@
 """Matrix products, the NumPy twin of cpp/matmul.h: same names, arguments, in-place outputs
 and argument checks (TypeError for kind/dtype, ValueError for shape, layout, writability and
 aliasing, messages "<argument>: expected ..., received ...")."""
-from ._checks import (as_array, float_dtype, require_disjoint, require_dtype, require_input,
-                      require_ndim, require_output, require_shape)
+from ._checks import (as_array, float_dtype, number, require_disjoint, require_dtype,
+                      require_input, require_ndim, require_output, require_shape)
 from .activations import _parse, activation_backward, activation_forward
 
 __all__ = ["gemm", "dense_forward", "dense_backward"]
@@ -21,6 +21,7 @@ def _array(obj, name, ndim, dtype=None):
 
 def gemm(c, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     """c = alpha * op(a) @ op(b) + beta * c, op = transpose when trans_*; beta == 0 overwrites."""
+    alpha, beta = number(alpha, "alpha"), number(beta, "beta")  # converted first, as pybind11 does
     c = _array(c, "c", 2)
     a = _array(a, "a", 2, c.dtype)
     b = _array(b, "b", 2, c.dtype)
