@@ -1,7 +1,7 @@
 """Numerical stress through the model API: logits of +-1e4 into every loss and the softmax /
 sigmoid outputs, all-zero and constant inputs, single-class labels and huge learning rates.
 Values stay finite wherever the math is finite, and agree with the NumPy reference backend;
-a run that really diverges shows it in its logs and is stopped by TerminateOnNaN."""
+a run that really diverges warns once, shows it in its logs and is stopped by TerminateOnNaN."""
 import contextlib
 import io
 import math
@@ -201,9 +201,11 @@ def diverging_fit(callbacks=(), epochs=5):
     return model, history.history
 
 
-def test_a_diverging_run_without_callbacks_shows_in_its_logs():
-    # As in Keras, fit itself carries on: the non-finite loss in the history is the report.
-    model, history = diverging_fit()
+def test_a_diverging_run_without_callbacks_warns_once_and_shows_in_its_logs():
+    # As in Keras, fit itself carries on, but says once, clearly, what happened and what to do.
+    with pytest.warns(RuntimeWarning, match="TerminateOnNaN") as warned:
+        model, history = diverging_fit()
+    assert len([w for w in warned if "training loss became" in str(w.message)]) == 1
     assert len(history["loss"]) == 5
     assert not math.isfinite(history["loss"][0])
     assert not all(np.isfinite(w).all() for w in model.get_weights())

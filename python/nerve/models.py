@@ -14,6 +14,7 @@ import collections
 import math
 import numbers
 import threading
+import warnings
 
 import numpy as np
 
@@ -393,7 +394,7 @@ class Sequential:
         generator = utils.generator()
 
         self.stop_training = False
-        logs = {}
+        logs, diverged = {}, False
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
@@ -409,6 +410,13 @@ class Sequential:
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+            if not math.isfinite(logs.get("loss", 0.0)) and not diverged:
+                diverged = True
+                warnings.warn(
+                    f"fit: the training loss became {logs['loss']} in epoch {epoch + 1}, so the "
+                    f"weights are no longer finite numbers; lower the learning rate, scale the "
+                    f"inputs, or pass callbacks=[TerminateOnNaN()] to stop at the first such "
+                    f"batch", RuntimeWarning, stacklevel=2)
         callbacks.on_train_end(logs)
         return self.history
 
