@@ -69,7 +69,7 @@ def dense_relu_case(batch, units_in, units):
 
     def numpy_dense():  # the three operations a NumPy user writes
         np.matmul(x, w, out=y)
-        y += b
+        np.add(y, b, out=y)
         np.maximum(y, 0, out=y)
 
     return case(f"relu(x@w+b) {batch}x{units_in}->{units}", 2.0 * batch * units_in * units,
@@ -105,9 +105,9 @@ def loss_case(rows, cols):
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         loss = -(target * (shifted - np.log(total))).sum() / rows
-        np.divide(exp, total, out=grad)
-        grad -= target
-        grad /= rows
+        np.divide(exp, total, out=grad)  # out= keeps these writes in the closure's array
+        np.subtract(grad, target, out=grad)
+        np.divide(grad, rows, out=grad)
         return loss
 
     return case(f"softmax-CE loss+grad {rows}x{cols}", 12.0 * rows * cols, "GB/s",
@@ -122,17 +122,17 @@ def adam_case(n):
 
     def numpy_adam():  # in place, no temporaries allocated
         np.subtract(g, m, out=t1)
-        t1 *= 1 - b1
-        m += t1
+        np.multiply(t1, 1 - b1, out=t1)
+        np.add(m, t1, out=m)
         np.multiply(g, g, out=t1)
-        t1 -= v
-        t1 *= 1 - b2
-        v += t1
+        np.subtract(t1, v, out=t1)
+        np.multiply(t1, 1 - b2, out=t1)
+        np.add(v, t1, out=v)
         np.sqrt(v, out=t2)
-        t2 += eps
+        np.add(t2, eps, out=t2)
         np.divide(m, t2, out=t1)
-        t1 *= lr
-        p -= t1
+        np.multiply(t1, lr, out=t1)
+        np.subtract(p, t1, out=p)
 
     return case(f"Adam step {n} params", 4 * 7.0 * n, "GB/s",
                 lambda: _core.adam_update([p], [g], [m], [v], lr, b1, b2, eps, 1), numpy_adam)
