@@ -32,17 +32,22 @@ def reduction_scale(k):
     return 4.0 * max(1.0, k) ** 0.5
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_gemm_matches_reference(shape, dtype, threads, isa):
-    rng = np.random.default_rng(sum(shape))
+def check_gemm_against_reference(kernel, shape, dtype, seed):
+    """kernel(c, a, b, ...) over every transpose pair and alpha/beta, against ref.gemm."""
+    rng = np.random.default_rng(seed)
     m, n, k = shape
     for (trans_a, trans_b), (alpha, beta) in zip(TRANSPOSES, ALPHA_BETA * 2):
         a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
         c = random_array(rng, (m, n), dtype)
         expected = c.copy()
         ref.gemm(expected, a, b, trans_a, trans_b, alpha, beta)
-        _core.gemm(c, a, b, trans_a, trans_b, alpha, beta)
+        kernel(c, a, b, trans_a, trans_b, alpha, beta)
         assert_close(c, expected, dtype, reduction_scale(k), f"trans {trans_a, trans_b}")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_gemm_matches_reference(shape, dtype, threads, isa):
+    check_gemm_against_reference(_core.gemm, shape, dtype, seed=sum(shape))
 
 
 @pytest.mark.parametrize("kernel", [_core.gemm, _core._gemm_scalar], ids=["gemm", "scalar"])
@@ -62,15 +67,7 @@ def test_beta_zero_ignores_nan_in_c(kernel, shape, dtype, isa):
 
 @pytest.mark.parametrize("shape", [(0, 3, 2), (1, 1, 1), (7, 17, 9), (40, 23, 300)], ids=str)
 def test_gemm_scalar_matches_reference(shape, dtype):
-    rng = np.random.default_rng(2)
-    m, n, k = shape
-    for (trans_a, trans_b), (alpha, beta) in zip(TRANSPOSES, ALPHA_BETA * 2):
-        a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
-        c = random_array(rng, (m, n), dtype)
-        expected = c.copy()
-        ref.gemm(expected, a, b, trans_a, trans_b, alpha, beta)
-        _core._gemm_scalar(c, a, b, trans_a, trans_b, alpha, beta)
-        assert_close(c, expected, dtype, reduction_scale(k))
+    check_gemm_against_reference(_core._gemm_scalar, shape, dtype, seed=2)
 
 
 def run_on_threads(n, fn):
