@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import time
 import zipfile
 import zlib
@@ -22,7 +23,13 @@ except ImportError:  # Windows: abandoned temporary files are left alone
 
 import numpy as np
 
-MODEL_FORMAT, WEIGHTS_FORMAT, FORMAT_VERSION = "nerve.model", "nerve.weights", 1
+from . import registration
+from .registration import register_keras_serializable  # noqa: F401  (keras.saving's name)
+
+# Version 2 (graph models) adds functional and subclassed model configurations; version 1
+# files (Sequential) read unchanged.
+MODEL_FORMAT, WEIGHTS_FORMAT, FORMAT_VERSION = "nerve.model", "nerve.weights", 2
+_READABLE_VERSIONS = (1, 2)
 _HEADER = "header.json"
 _MAX_HEADER_BYTES = 64 << 20
 _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimizer holds
@@ -35,24 +42,26 @@ def save_model(model, filepath):
     compile_config = model.get_compile_config()
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = optimizer.get_state() if compile_config is not None and optimizer else []
-    header = {"model_class": type(model).__name__, "model_config": model.get_config(),
-              "build_config": model.get_build_config(), "compile_config": compile_config}
+    header = {"model_class": registration.get_registered_name(model),
+              "model_config": model.get_config(), "build_config": model.get_build_config(),
+              "compile_config": compile_config}
     _write(filepath, MODEL_FORMAT, header,
            {"weights": model.get_weights(), "optimizer": optimizer_state})
 
 
-def load_model(filepath):
+def load_model(filepath, custom_objects=None):
     """Rebuild the model saved in `filepath`: same predictions, and training continues where it
-    stopped (the optimizer state is restored)."""
-    from . import layers, models  # models imports this module
-
+    stopped (the optimizer state is restored). `custom_objects` maps the names of a user's
+    classes that were not registered with register_keras_serializable to the classes."""
     header, arrays = _read(filepath, (MODEL_FORMAT,))
-    model_class = getattr(models, str(header.get("model_class")), None)
-    if not (isinstance(model_class, type) and hasattr(model_class, "from_config")
-            and not issubclass(model_class, layers.Layer)):
-        raise _error(filepath, f"unknown model class {header.get('model_class')!r}")
-    model = _from_header(filepath, "the model from its configuration",
-                         lambda: _rebuild(model_class, header))
+    with registration.custom_object_scope(custom_objects):
+        model_class = _model_class(header.get("model_class"))
+        if model_class is None:
+            raise _error(filepath, f"unknown model class {header.get('model_class')!r} (a "
+                                   f"custom model: register it with @nerve.saving."
+                                   f"register_keras_serializable() or pass custom_objects)")
+        model = _from_header(filepath, "the model from its configuration",
+                             lambda: _rebuild(model_class, header))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
     model.set_weights(arrays["weights"])
     if header.get("compile_config") is not None:
@@ -66,10 +75,27 @@ def load_model(filepath):
     return model
 
 
+def _model_class(name):
+    """The model class a file names: registered or custom ones, then nerve.models'. A model
+    class is one that compiles (layers are not models)."""
+    if not isinstance(name, str):
+        return None
+    models = sys.modules.get("nerve.models")
+    found = registration.get_registered_object(name, vars(models) if models else None)
+    if isinstance(found, type) and hasattr(found, "from_config") \
+            and hasattr(found, "compile_from_config"):
+        return found
+    return None
+
+
 def _rebuild(model_class, header):
     model = model_class.from_config(header["model_config"])
-    if header.get("build_config"):
-        model.build(tuple(header["build_config"]["input_shape"]))
+    build_config = header.get("build_config")
+    if build_config:
+        if hasattr(model, "build_from_config"):
+            model.build_from_config(build_config)
+        else:
+            model.build(tuple(build_config["input_shape"]))
     return model
 
 
@@ -274,9 +300,9 @@ def _read_header(filepath, archive, accepted_formats):
         raise _error(filepath, f"this is a {header['format']!r} file, expected "
                                f"{' or '.join(map(repr, accepted_formats))}; {hint}".rstrip("; "))
     version = header.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in _READABLE_VERSIONS:
         raise _error(filepath, f"format version {version!r} (written by nerve "
-                               f"{header.get('nerve_version')}); this nerve reads version "
+                               f"{header.get('nerve_version')}); this nerve reads versions up to "
                                f"{FORMAT_VERSION}: upgrade nerve to load it")
     counts = header.get("arrays")
     if not (isinstance(counts, dict) and "weights" in counts and all(

@@ -1,0 +1,96 @@
+"""Symbolic tensors and the nodes that connect them.
+
+`Input(shape=(8,))` makes a SymbolicTensor: a shape whose batch dimension is None, a dtype and
+no data. Calling a layer on symbolic tensors records a Node (the layer, the tensors it was
+called on, the tensors it made, and a `training` override) and returns the new tensors. A
+model is the set of nodes between its input and output tensors; nerve.graph.plan lowers it to
+kernel calls. Nodes hold operations, not only layers: anything with the layer's lowering
+methods (_forward / _backward) can be a node.
+"""
+
+__all__ = ["SymbolicTensor", "Node", "is_symbolic", "flatten", "structure_of", "pack_like"]
+
+
+class SymbolicTensor:
+    """A tensor of a graph under construction: shape (None for the batch), dtype and name."""
+
+    __slots__ = ("shape", "dtype", "name", "node", "index")
+
+    def __init__(self, shape, dtype, name=None, node=None, index=0):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.name = name
+        self.node = node  # the Node that made it; None only while being created
+        self.index = index  # which output of that node
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __bool__(self):
+        raise TypeError("a symbolic tensor has no value: Python control flow cannot depend on "
+                        "it while a model is being traced")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(f"{self!r} is symbolic (it has a shape but no data): call the model on "
+                        f"arrays, or use its predict()")
+
+
+class Node:
+    """One call of an operation: inputs (flat list), outputs (flat list), the structure the
+    inputs were given in (a single tensor, a list or a dict), and `training` (None: follow the
+    plan's mode; True/False: forced, as `layer(x, training=False)` asks)."""
+
+    __slots__ = ("operation", "inputs", "outputs", "structure", "training")
+
+    def __init__(self, operation, inputs, outputs, structure, training=None):
+        self.operation, self.inputs, self.outputs = operation, list(inputs), list(outputs)
+        self.structure, self.training = structure, training
+        for index, tensor in enumerate(self.outputs):
+            tensor.node, tensor.index = self, index
+
+    @property
+    def call_inputs(self):
+        """The inputs in the structure the operation was called with."""
+        return pack_like(self.structure, self.inputs)
+
+    def __repr__(self):
+        return f"<Node {getattr(self.operation, 'name', self.operation)}>"
+
+
+def is_symbolic(value):
+    return any(isinstance(t, SymbolicTensor) for t in flatten(value))
+
+
+def flatten(value):
+    """The leaves of a tensor, list/tuple or dict (dicts in key order), as a list."""
+    if isinstance(value, dict):
+        return [leaf for key in value for leaf in flatten(value[key])]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in flatten(item)]
+    return [value]
+
+
+def structure_of(value):
+    """A template of `value`'s nesting that pack_like fills again: None marks a leaf."""
+    if isinstance(value, dict):
+        return {key: structure_of(value[key]) for key in value}
+    if isinstance(value, (list, tuple)):
+        return type(value)(structure_of(item) for item in value)
+    return None
+
+
+def pack_like(structure, leaves):
+    """Inverse of flatten: `leaves` arranged as `structure` (from structure_of)."""
+    leaves = iter(leaves)
+
+    def fill(template):
+        if isinstance(template, dict):
+            return {key: fill(value) for key, value in template.items()}
+        if isinstance(template, (list, tuple)):
+            return type(template)(fill(item) for item in template)
+        return next(leaves)
+    return fill(structure)

@@ -1,0 +1,39 @@
+"""Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers and the
+Layer base class for your own.
+
+Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
+the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
+lowers to kernel calls.
+"""
+from .. import registration, utils
+from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from .layer import Layer, unique_name
+from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                      average, concatenate, dot, maximum, minimum, multiply, subtract)
+
+__all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
+           "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "serialize", "deserialize", "get"]
+
+for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
+             Maximum, Minimum, Concatenate, Dot):
+    registration.register_builtin(_cls)
+
+
+def serialize(layer):
+    """{"class_name", "config"} of a layer (a user's registered class under its "package>Name")."""
+    return {"class_name": registration.get_registered_name(layer), "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A layer (or model) from {"class_name": ..., "config": {...}}, or an existing layer."""
+    with registration.custom_object_scope(custom_objects):
+        if isinstance(config, dict) and isinstance(config.get("class_name"), str):
+            found = registration.get_registered_object(config["class_name"])
+            if isinstance(found, type) and issubclass(found, Layer):
+                return found.from_config(dict(config.get("config") or {}))
+        return utils.lookup(config, registration.builtins(), "layer", Layer)
+
+
+get = deserialize

@@ -1,0 +1,205 @@
+"""Core layers (keras.layers): Input, Dense, Activation, Dropout, Flatten.
+
+A built Dense layer's kernel (in, units) and bias are Variables; `layer.kernel` is the array
+itself, a view into the model's flat parameter buffer once the layer is in a model.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .. import activations, initializers, regularizers, utils
+from ..graph import Node, SymbolicTensor
+from .layer import Layer, unique_name
+
+__all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten"]
+
+
+class InputLayer(Layer):
+    """The source of a model's input tensor: Input(shape=(8,)) makes one and returns its
+    tensor."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 **kwargs):
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            shape, batch_size = batch_shape[1:], batch_shape[0]
+        if shape is None:
+            raise ValueError("shape: expected the shape of one sample, such as (8,)")
+        super().__init__(name=name or unique_name("input_layer"), dtype=dtype,
+                         input_shape=shape, **kwargs)
+        self.batch_shape = (batch_size,) + self._input_shape_arg
+        self.built = True
+        tensor = SymbolicTensor((None,) + self._input_shape_arg, self.dtype, self.name)
+        self._inbound_nodes.append(Node(self, [], [tensor], None))
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
+    """A symbolic input tensor: `x = Input(shape=(8,))`, then layers called on it and
+    Model(x, outputs); also the first entry of Sequential([Input(shape=(8,)), ...])."""
+    return InputLayer(shape, batch_size, dtype, batch_shape, name).output
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias), kernel (input_dim, units)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(units, (int, np.integer)) and units > 0):
+            raise ValueError(f"units: expected a positive int, received {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self._kernel = self._bias = None
+
+    @property
+    def kernel(self):
+        return None if self._kernel is None else self._kernel.value
+
+    @property
+    def bias(self):
+        return None if self._bias is None else self._bias.value
+
+    @property
+    def output_activation(self):
+        return self._activation_name
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name}: Dense takes inputs of shape (batch, features), "
+                             f"received {tuple(input_shape)}; add a Flatten layer before it")
+        return (input_shape[0], self.units)
+
+    def _check_input_shapes(self, shapes):
+        if self._kernel is not None and len(shapes[0]) == 2 \
+                and shapes[0][-1] != self._kernel.shape[0]:
+            raise ValueError(f"input: layer {self.name!r} takes {self._kernel.shape[0]} "
+                             f"features, received {shapes[0][-1]}")
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # validates before any weight exists
+        self._kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer, name="kernel")
+        if self.use_bias:
+            self._bias = self.add_weight((self.units,), self.bias_initializer,
+                                         regularizer=self.bias_regularizer, name="bias")
+        self.built = True
+
+    def get_config(self):
+        serialize = utils.serialize
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "bias_initializer": serialize(self.bias_initializer),
+                "kernel_regularizer": self.kernel_regularizer and serialize(self.kernel_regularizer),
+                "bias_regularizer": self.bias_regularizer and serialize(self.bias_regularizer)}
+
+    def _forward(self, lowering, x, training):
+        y = lowering.empty((x.shape[0], self.units), self.dtype)
+        z = y if self._activation_name == "linear" else lowering.empty_like(y)
+        call = (lowering.backend.dense_forward,
+                (y, x, self.kernel, self.bias, self._activation_name, self._alpha, z))
+        return y, [call], (x, z, y)
+
+    def _backward(self, lowering, context, dy, need_dx, fused):
+        x, z, y = context
+        dx = lowering.empty_like(x) if need_dx else None
+        dw, accumulate = lowering.grad(self._kernel)
+        db = lowering.grad(self._bias)[0] if self.use_bias else None
+        activation = "linear" if fused else self._activation_name
+        call = (lowering.backend.dense_backward, (dx, dw, db, dy, dy, x, self.kernel, z, y,
+                                                  activation, self._alpha, accumulate))
+        return dx, [call]
+
+    def _logits(self, context):
+        return context[1]
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+
+    @property
+    def output_activation(self):
+        return self._activation_name
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+    def _forward(self, lowering, x, training):
+        y = lowering.empty_like(x)
+        call = (lowering.backend.activation_forward, (y, x, self._activation_name, self._alpha))
+        return y, [call], (x, y)
+
+    def _backward(self, lowering, context, dy, need_dx, fused):
+        if not need_dx or fused:
+            return (dy if need_dx else None), []
+        x, y = context
+        # The plan gives each layer a dy of its own: the kernel may overwrite it with dx.
+        return dy, [(lowering.backend.activation_backward,
+                     (dy, dy, x, y, self._activation_name, self._alpha))]
+
+    def _logits(self, context):
+        return context[0]
+
+
+class Dropout(Layer):
+    """Zeroes a `rate` fraction of the inputs in training and scales the rest by
+    1 / (1 - rate); does nothing in predict and evaluate."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
+            raise ValueError(f"rate: expected a number in [0, 1), received {rate!r}")
+        if noise_shape is not None:
+            raise ValueError("noise_shape: expected None (nerve drops elements independently)")
+        self.rate, self.seed = float(rate), seed
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+    def _forward(self, lowering, x, training):
+        if not training or self.rate == 0:
+            return x, [], None
+        y, mask = lowering.empty_like(x), lowering.empty_like(x)
+        generator = self._generator or utils.generator()
+        rate, scale, dtype = self.rate, 1.0 / (1.0 - self.rate), x.dtype
+
+        def drop():
+            generator.random(dtype=dtype, out=mask)
+            np.greater_equal(mask, rate, out=mask)
+            np.multiply(mask, scale, out=mask)
+            np.multiply(x, mask, out=y)
+        return y, [(drop, ())], mask
+
+    def _backward(self, lowering, mask, dy, need_dx, fused):
+        if not need_dx or mask is None:
+            return (dy if need_dx else None), []
+        return dy, [(np.multiply, (dy, mask, dy))]
+
+
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...), as a view: it costs nothing."""
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], math.prod(input_shape[1:]))
+
+    def _forward(self, lowering, x, training):
+        return x.reshape(x.shape[0], -1), [], x.shape
+
+    def _backward(self, lowering, input_shape, dy, need_dx, fused):
+        return (dy.reshape(input_shape) if need_dx else None), []
+

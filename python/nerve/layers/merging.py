@@ -1,0 +1,330 @@
+"""Merge layers (keras.layers): Add, Subtract, Multiply, Average, Maximum, Minimum,
+Concatenate, Dot, and their functional forms add(...), subtract(...), ...
+
+Each takes a list of tensors. The element-wise ones broadcast as NumPy does (dimensions equal
+or 1, batch first); their gradients sum over the broadcast dimensions. They are memory-bound
+NumPy ufunc calls with out=, the same calls on both backends, so both give identical numbers.
+"""
+import numpy as np
+
+from .layer import Layer
+
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+           "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
+
+
+class _Merge(Layer):
+    """Element-wise merge of two or more tensors of broadcastable shapes."""
+
+    arity = None  # exact number of inputs, when fixed
+
+    def _shapes(self, input_shape):
+        return _input_shapes(self, input_shape, self.arity)
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._shapes(input_shape)
+        if len({len(s) for s in shapes}) != 1:
+            raise ValueError(f"{self.name}: inputs must have the same rank, received shapes "
+                             f"{' and '.join(map(str, shapes))}")
+        output = [None]
+        for dims in list(zip(*shapes))[1:]:
+            sizes = {d for d in dims if d != 1}
+            if len(sizes) > 1:
+                raise ValueError(f"{self.name}: inputs must have the same shape (or 1 where "
+                                 f"they broadcast), received shapes "
+                                 f"{' and '.join(map(str, shapes))}")
+            output.append(sizes.pop() if sizes else 1)
+        return tuple(output)
+
+    def _forward(self, lowering, xs, training):
+        shape = (xs[0].shape[0],) + self.compute_output_shape(
+            [(None,) + x.shape[1:] for x in xs])[1:]
+        y = lowering.empty(shape, xs[0].dtype)
+        return y, self._merge_calls(lowering, y, xs), (xs, y)
+
+    def _backward(self, lowering, context, dy, need_dx, fused):
+        xs, y = context
+        calls, dxs, shared = [], [], {}  # shared: scratch common to the inputs' gradients
+        for index, (x, wanted) in enumerate(zip(xs, need_dx)):
+            if not wanted:
+                dxs.append(None)
+                continue
+            term = self._input_gradient(lowering, calls, index, xs, y, dy, shared)
+            dxs.append(_reduce_to(lowering, calls, term, x.shape))
+        return dxs, calls
+
+
+def _input_shapes(layer, input_shape, arity=None):
+    """The shapes of a merge layer's list of inputs, checked for their number."""
+    if not isinstance(input_shape, list) or len(input_shape) < 2:
+        raise ValueError(f"{layer.name}: {type(layer).__name__} takes a list of at least two "
+                         f"tensors, received {input_shape!r}")
+    if arity is not None and len(input_shape) != arity:
+        raise ValueError(f"{layer.name}: {type(layer).__name__} takes exactly {arity} "
+                         f"tensors, received {len(input_shape)}")
+    return [tuple(s) for s in input_shape]
+
+
+def _reduce_to(lowering, calls, term, shape):
+    """`term` summed over the dimensions where an input of `shape` was broadcast."""
+    if term.shape == shape:
+        return term
+    axes = tuple(i for i, (a, b) in enumerate(zip(shape, term.shape)) if a == 1 and b != 1)
+    out = lowering.empty(shape, term.dtype)
+    calls.append((_sum_into, (term, axes, out)))
+    return out
+
+
+def _sum_into(term, axes, out):
+    np.sum(term, axis=axes, keepdims=True, out=out)
+
+
+def _chain(ufunc, y, xs):
+    calls = [(ufunc, (xs[0], xs[1], y))]
+    return calls + [(ufunc, (y, x, y)) for x in xs[2:]]
+
+
+class Add(_Merge):
+    def _merge_calls(self, lowering, y, xs):
+        return _chain(np.add, y, xs)
+
+    def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
+        return dy  # the plan copies it where two consumers would share one buffer
+
+
+class Subtract(_Merge):
+    arity = 2
+
+    def _merge_calls(self, lowering, y, xs):
+        return [(np.subtract, (xs[0], xs[1], y))]
+
+    def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
+        if index == 0:
+            return dy
+        negated = lowering.empty_like(dy)
+        calls.append((np.negative, (dy, negated)))
+        return negated
+
+
+class Multiply(_Merge):
+    def _merge_calls(self, lowering, y, xs):
+        return _chain(np.multiply, y, xs)
+
+    def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
+        term = lowering.empty_like(dy)
+        others = [x for i, x in enumerate(xs) if i != index]
+        calls.append((np.multiply, (dy, others[0], term)))
+        calls += [(np.multiply, (term, x, term)) for x in others[1:]]
+        return term
+
+
+class Average(_Merge):
+    def _merge_calls(self, lowering, y, xs):
+        return _chain(np.add, y, xs) + [(np.multiply, (y, 1.0 / len(xs), y))]
+
+    def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
+        term = lowering.empty_like(dy)
+        calls.append((np.multiply, (dy, 1.0 / len(xs), term)))
+        return term
+
+
+class _Extremum(_Merge):
+    """The gradient goes to the inputs equal to the result, split evenly between ties."""
+
+    ufunc = None
+
+    def _merge_calls(self, lowering, y, xs):
+        return _chain(self.ufunc, y, xs)
+
+    def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
+        if "ties" not in shared:  # how many inputs reach the result, once per pass
+            shared["ties"] = lowering.empty_like(dy)
+            calls.append((_count_ties, (shared["ties"], xs, y)))
+        term = lowering.empty_like(dy)
+        calls.append((_tied_share, (term, dy, xs[index], y, shared["ties"])))
+        return term
+
+
+def _count_ties(count, xs, y):
+    count.fill(0)
+    for x in xs:
+        count += x == y
+
+
+def _tied_share(out, dy, x, y, count):
+    np.equal(x, y, out=out)
+    np.multiply(out, dy, out=out)
+    np.divide(out, count, out=out)
+
+
+class Maximum(_Extremum):
+    ufunc = np.maximum
+
+
+class Minimum(_Extremum):
+    ufunc = np.minimum
+
+
+class Concatenate(Layer):
+    """Joins tensors along `axis` (not the batch axis)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"axis: expected an int, received {axis!r}")
+        self.axis = int(axis)
+
+    def _axis(self, rank):
+        axis = self.axis + rank if self.axis < 0 else self.axis
+        if not 1 <= axis < rank:
+            raise ValueError(f"{self.name}: axis {self.axis} is not a feature axis of inputs "
+                             f"of rank {rank}")
+        return axis
+
+    def compute_output_shape(self, input_shape):
+        shapes = _input_shapes(self, input_shape)
+        rank = len(shapes[0])
+        axis = self._axis(rank)
+        if any(len(s) != rank or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
+               for s in shapes):
+            raise ValueError(f"{self.name}: inputs must match in every dimension but axis "
+                             f"{self.axis}, received shapes {' and '.join(map(str, shapes))}")
+        return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+
+    def _forward(self, lowering, xs, training):
+        axis = self._axis(xs[0].ndim)
+        shape = list(xs[0].shape)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        y = lowering.empty(shape, xs[0].dtype)
+        return y, [(_concatenate, (xs, axis, y))], (xs, axis)
+
+    def _backward(self, lowering, context, dy, need_dx, fused):
+        xs, axis = context
+        calls, dxs, start = [], [], 0
+        for x, wanted in zip(xs, need_dx):
+            stop = start + x.shape[axis]
+            if wanted:
+                dx = lowering.empty_like(x)
+                part = dy[(slice(None),) * axis + (slice(start, stop),)]
+                calls.append((np.copyto, (dx, part)))
+            dxs.append(dx if wanted else None)
+            start = stop
+        return dxs, calls
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+def _concatenate(xs, axis, out):
+    np.concatenate(xs, axis=axis, out=out)
+
+
+class Dot(Layer):
+    """Batched dot product of two tensors over `axes` (an int, or one per input); with
+    normalize=True, of their L2-normalised forms (cosine similarity). (batch, n) . (batch, n)
+    gives (batch, 1), as in Keras."""
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        pair = (axes, axes) if isinstance(axes, (int, np.integer)) else tuple(axes)
+        if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
+            raise ValueError(f"axes: expected an int or a pair of ints, received {axes!r}")
+        self.axes, self.normalize = (int(pair[0]), int(pair[1])), bool(normalize)
+
+    def _plan(self, shapes):
+        """(einsum spec, contracted axes, output shape without the batch)."""
+        shapes = _input_shapes(self, shapes, 2)
+        axes = [a + len(s) if a < 0 else a for a, s in zip(self.axes, shapes)]
+        for axis, shape in zip(axes, shapes):
+            if not 1 <= axis < len(shape):
+                raise ValueError(f"{self.name}: axes {self.axes} do not name feature axes of "
+                                 f"inputs of shapes {shapes[0]} and {shapes[1]}")
+        if shapes[0][axes[0]] != shapes[1][axes[1]]:
+            raise ValueError(f"{self.name}: the dot product needs equal sizes on axes "
+                             f"{self.axes}, received shapes {shapes[0]} and {shapes[1]}")
+        letters = iter("abcdefghijklmnopqrstuvwxy")
+        x = ["z"] + [next(letters) for _ in shapes[0][1:]]
+        y = ["z"] + [next(letters) for _ in shapes[1][1:]]
+        y[axes[1]] = x[axes[0]]
+        out = [c for c in x if c != x[axes[0]]] + [c for c in y[1:] if c != y[axes[1]]]
+        sizes = dict(zip(x, shapes[0])) | dict(zip(y, shapes[1]))
+        spec = ("".join(x), "".join(y), "".join(out))
+        return spec, axes, tuple(sizes[c] for c in out[1:]) or (1,)
+
+    def compute_output_shape(self, input_shape):
+        return (None,) + self._plan(input_shape)[2]
+
+    def _forward(self, lowering, xs, training):
+        (sx, sy, so), axes, shape = self._plan([(None,) + x.shape[1:] for x in xs])
+        batch, dtype = xs[0].shape[0], xs[0].dtype
+        y = lowering.empty((batch,) + shape, dtype)
+        calls, operands = [], list(xs)
+        if self.normalize:
+            operands = [lowering.empty_like(x) for x in xs]
+            norms = [lowering.empty(_keep(x.shape, a), dtype) for x, a in zip(xs, axes)]
+            calls += [(_l2_normalize, (n, x, a, o)) for n, x, a, o in zip(norms, xs, axes, operands)]
+        result = y.reshape(batch) if len(so) == 1 else y
+        calls.append((_einsum, (f"{sx},{sy}->{so}", operands[0], operands[1], result)))
+        context = (xs, operands, norms if self.normalize else None, axes, (sx, sy, so))
+        return y, calls, context
+
+    def _backward(self, lowering, context, dy, need_dx, fused):
+        xs, operands, norms, axes, (sx, sy, so) = context
+        flat_dy = dy.reshape(dy.shape[0]) if len(so) == 1 else dy
+        calls, dxs = [], []
+        for index, wanted in enumerate(need_dx):
+            if not wanted:
+                dxs.append(None)
+                continue
+            dx = lowering.empty_like(xs[index])
+            other, own = (operands[1], sx) if index == 0 else (operands[0], sy)
+            spec = f"{so},{sy if index == 0 else sx}->{own}"
+            calls.append((_einsum, (spec, flat_dy, other, dx)))
+            if norms is not None:
+                calls.append((_l2_normalize_backward, (dx, operands[index], norms[index],
+                                                       axes[index])))
+            dxs.append(dx)
+        return dxs, calls
+
+    def get_config(self):
+        return {**super().get_config(), "axes": list(self.axes), "normalize": self.normalize}
+
+
+def _keep(shape, axis):
+    return shape[:axis] + (1,) + shape[axis + 1:]
+
+
+def _einsum(spec, a, b, out):
+    np.einsum(spec, a, b, out=out)
+
+
+def _l2_normalize(norm, x, axis, out):
+    """out = x / max(|x|, 1e-6) along axis (Keras: x / sqrt(max(sum(x^2), 1e-12)))."""
+    np.sum(np.square(x), axis=axis, keepdims=True, out=norm)
+    np.maximum(norm, 1e-12, out=norm)
+    np.sqrt(norm, out=norm)
+    np.divide(x, norm, out=out)
+
+
+def _l2_normalize_backward(grad, normalized, norm, axis):
+    """grad (of the normalised x) becomes the gradient of x, in place."""
+    projection = np.sum(grad * normalized, axis=axis, keepdims=True)
+    grad -= normalized * projection
+    grad /= norm
+
+
+def _functional(cls):
+    def merge(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+    merge.__name__ = cls.__name__.lower()
+    merge.__doc__ = f"{cls.__name__}(**kwargs)(inputs): the functional form of {cls.__name__}."
+    return merge
+
+
+add, subtract, multiply, average = map(_functional, (Add, Subtract, Multiply, Average))
+maximum, minimum, concatenate = map(_functional, (Maximum, Minimum, Concatenate))
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """Dot(axes, **kwargs)(inputs): the functional form of Dot."""
+    return Dot(axes=axes, **kwargs)(inputs)

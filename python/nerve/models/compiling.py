@@ -1,0 +1,198 @@
+"""compile(): the optimizer, and per output a loss, a loss weight and metrics.
+
+One output: `loss` and `metrics` as usual, logs named `loss`, `accuracy`. Several outputs:
+`loss` a single loss (for every output), a list, or a dict by output name; `loss_weights` and
+`metrics` likewise; logs named as Keras names them: `loss` (the weighted total), then per
+output `<name>_loss` (unweighted) and `<name>_<metric>`. The per-output settings resolve once
+the model knows its outputs (at compile when built, else at the first fit or evaluate).
+"""
+import numbers
+
+import numpy as np
+
+from .. import losses, optimizers
+from .. import metrics as metrics_module
+
+
+def _is_loss_config(value):
+    return isinstance(value, dict) and "class_name" in value
+
+
+def _per_output(value, names, what, single):
+    """`value` spread over the outputs `names`: a dict by name, a list in order, or one value
+    for every output (`single(value)` tells a lone value from a structure)."""
+    if isinstance(value, dict) and not single(value):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"{what}: unknown outputs {unknown}; the model's outputs are "
+                             f"{names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and not single(value):
+        if len(value) != len(names):
+            raise ValueError(f"{what}: expected one entry per output {names}, received "
+                             f"{len(value)}")
+        return list(value)
+    return [value] * len(names)
+
+
+def _metric_list(value, what):
+    if value is None:
+        return []
+    if isinstance(value, (str, metrics_module.Metric)):
+        raise TypeError(f"{what}: expected a list, such as metrics=['accuracy']")
+    value = list(value)
+    for metric in value:
+        metrics_module.check(metric)
+    return value
+
+
+class Compiling:
+    def _init_compiling(self):
+        self.optimizer = self.loss = None
+        self._loss_id = None
+        self._metric_ids, self._loss_weight_ids = [], None
+        self._resolved = None  # output names the settings below were resolved for
+        self._output_losses, self._loss_weights, self._output_metrics = [], [], []
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Choose the optimizer, the losses, their weights and the metrics (Keras identifiers
+        or objects; per output as a list or a dict for a model with several outputs)."""
+        if weighted_metrics is not None:
+            raise ValueError("weighted_metrics: not supported by nerve; metrics are computed "
+                             "without sample weights")
+        optimizer = optimizers.get(optimizer)
+        single_loss = lambda v: v is None or not isinstance(v, (list, tuple, dict)) \
+            or _is_loss_config(v)  # noqa: E731
+        if single_loss(loss):
+            loss_object = None if loss is None else losses.get(loss)
+        else:
+            entries = loss.values() if isinstance(loss, dict) else loss
+            loss_object = type(loss)(None if l is None else losses.get(l) for l in entries) \
+                if not isinstance(loss, dict) else {k: None if l is None else losses.get(l)
+                                                    for k, l in loss.items()}
+        if isinstance(metrics, dict):
+            metric_ids = {key: _metric_list(value, f"metrics[{key!r}]")
+                          for key, value in metrics.items()}
+        elif metrics is not None and any(isinstance(m, (list, tuple)) for m in metrics):
+            metric_ids = [_metric_list(m, f"metrics[{i}]") for i, m in enumerate(metrics)]
+        else:
+            metric_ids = _metric_list(metrics, "metrics")
+        if loss_weights is not None and not isinstance(loss_weights, (dict, list, tuple)) \
+                and not isinstance(loss_weights, numbers.Real):
+            raise TypeError(f"loss_weights: expected a list or dict of numbers, received "
+                            f"{type(loss_weights).__name__}")
+        self.optimizer, self.loss, self._loss_id = optimizer, loss_object, loss
+        self._metric_ids, self._loss_weight_ids = metric_ids, loss_weights
+        self._resolved = None
+        if self.built:
+            self._resolve_compile()
+            self._pack()  # applies changed `trainable` flags, as Keras's compile does
+
+    def _resolve_compile(self):
+        """Per-output losses, weights and metrics for the model's outputs (once built)."""
+        names = list(self._output_names)
+        if self._resolved == names:
+            return
+        single = lambda v: not isinstance(v, (list, tuple, dict))  # noqa: E731
+        output_losses = _per_output(self.loss, names, "loss",
+                                    lambda v: isinstance(v, losses.Loss) or v is None)
+        weights = _per_output(1.0 if self._loss_weight_ids is None else self._loss_weight_ids,
+                              names, "loss_weights", single)
+        for name, weight in zip(names, weights):
+            if weight is None:
+                weight = 1.0
+            if not isinstance(weight, numbers.Real) or not np.isfinite(weight) or weight < 0:
+                raise ValueError(f"loss_weights: expected finite numbers >= 0, received "
+                                 f"{weight!r} for output {name!r}")
+        ids = self._metric_ids
+        per_output = ids if isinstance(ids, (list, dict)) and (
+            isinstance(ids, dict) or (ids and isinstance(ids[0], list))) else None
+        metric_ids = (_per_output(per_output, names, "metrics", lambda v: False)
+                      if per_output is not None else [ids] * len(names))
+        self._output_losses = output_losses
+        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self._output_metrics = [
+            [metrics_module.resolve(m, loss or losses.MeanSquaredError(),
+                                    self.outputs[i].shape[-1]) for m in (metric_ids[i] or [])]
+            for i, loss in enumerate(output_losses)]
+        self._resolved = names
+
+    @property
+    def compiled(self):
+        return self.optimizer is not None
+
+    @property
+    def metrics_names(self):
+        ids = self._metric_ids
+        flat = ids if not (isinstance(ids, dict) or (ids and isinstance(ids[0], list))) else []
+        return ["loss"] + [m if isinstance(m, str) else m.name for m in flat]
+
+    def _loss_names(self):
+        return [f"{name}_loss" for name, loss in zip(self._output_names, self._output_losses)
+                if loss is not None] if len(self._output_names) > 1 else []
+
+    def _named_metrics(self):
+        """(log name, metric) pairs: the metric's name, prefixed by its output's name when
+        the model has several outputs."""
+        several = len(self._output_names) > 1
+        return [(f"{name}_{metric.name}" if several else metric.name, metric)
+                for name, metrics in zip(self._output_names, self._output_metrics)
+                for metric in metrics]
+
+    def _all_metrics(self):
+        return [metric for metrics in self._output_metrics for metric in metrics]
+
+    def _check_metrics_on(self, ys):
+        """Each metric is first tried on the targets (all rows: whether shapes broadcast
+        depends on the row count), so one that cannot take them raises before a training
+        step changes the model."""
+        for y, metrics, tensor in zip(ys, self._output_metrics, self.outputs):
+            for metric in metrics if y is not None else ():
+                metric.update_state(y, np.zeros((len(y),) + tensor.shape[1:], self.dtype))
+                metric.reset_state()
+
+    def _require_loss(self, method):
+        if self.optimizer is None:
+            raise ValueError(f"{method}: call compile() before {method}()")
+        if self.loss is None:
+            raise ValueError(f"{method}: the model was compiled without a loss")
+
+    def _require_trainable(self, method):
+        for layer in self._primitive_layers():
+            if layer.output_activation == "step":
+                raise ValueError(f"{method}: layer {layer.name!r} uses the 'step' activation, "
+                                 f"which has no derivative: the model can predict, not train")
+
+    # ---- configuration (used by nerve.saving) -------------------------------------------------
+    def get_compile_config(self):
+        if self.optimizer is None:
+            return None
+
+        def loss_config(value):
+            if isinstance(value, dict) and not _is_loss_config(value):
+                return {k: loss_config(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [loss_config(v) for v in value]
+            if value is None or isinstance(value, str):
+                return value
+            return losses.serialize(losses.get(value))
+
+        def metric_config(value):
+            if isinstance(value, dict):
+                return {k: metric_config(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [metric_config(v) for v in value]
+            return value if isinstance(value, str) else metrics_module.serialize(value)
+
+        config = {"optimizer": optimizers.serialize(self.optimizer),
+                  "loss": loss_config(self._loss_id), "metrics": metric_config(self._metric_ids)}
+        if self._loss_weight_ids is not None:
+            config["loss_weights"] = self._loss_weight_ids
+        return config
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
+                     loss=config.get("loss"), metrics=config.get("metrics"),
+                     loss_weights=config.get("loss_weights"))

@@ -1,0 +1,122 @@
+"""Input checks for fit / evaluate / predict: every argument is validated and converted
+before a model changes."""
+import numpy as np
+
+def as_inputs(x, name, dtype, sample_shape=None):
+    """x as a C-contiguous float array (samples, ...) of dtype; ints and bools are converted
+    as Keras does, anything else raises TypeError, a wrong shape or NaN ValueError."""
+    array = _as_numeric(x, name)
+    if array.ndim < 2:
+        raise ValueError(f"{name}: expected an array of samples (samples, features), received "
+                         f"shape {array.shape}; pass one sample as x.reshape(1, -1)")
+    if sample_shape is not None and array.shape[1:] != tuple(sample_shape):
+        raise ValueError(f"{name}: expected samples of shape {tuple(sample_shape)} (the model's "
+                         f"input), received an array of shape {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{name}: expected at least one sample, received shape {array.shape}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(array, name)
+    return array
+
+
+def as_targets(y, loss, outputs, rows, dtype, name="y"):
+    """y in the form the loss kernel takes: int64 labels (rows,) for the sparse losses, else
+    (rows, outputs) floats; (rows,) is accepted for a single output."""
+    array = _as_numeric(y, name)
+    if array.ndim == 0 or len(array) != rows:
+        received = len(array) if array.ndim else "a scalar"
+        raise ValueError(f"x and {name}: expected the same number of samples, received {rows} "
+                         f"and {received}")
+    if loss.sparse:
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise ValueError(f"{name}: {loss.name} expects integer class labels of shape "
+                             f"({rows},), received shape {array.shape}; one-hot targets need "
+                             f"categorical_crossentropy")
+        _require_finite(array, name)
+        if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{name}: expected integer class labels, received fractions")
+        low, high = array.min(), array.max()
+        if low < 0 or high >= outputs:
+            raise ValueError(f"{name}: expected class labels in [0, {outputs}) for the model's "
+                             f"{outputs} outputs, received {high if high >= outputs else low:g}")
+        return np.ascontiguousarray(array, dtype=np.int64)
+    if array.ndim == 1 and outputs == 1:
+        array = array[:, None]
+    if array.shape != (rows, outputs):
+        hint = ("; integer class labels need sparse_categorical_crossentropy or "
+                "nerve.utils.to_categorical" if array.ndim == 1 else "")
+        raise ValueError(f"{name}: expected shape ({rows}, {outputs}) to match the model's "
+                         f"{outputs} outputs, received shape {array.shape}{hint}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(array, name)
+    return array
+
+
+def as_sample_weights(sample_weight, class_weight, y, rows, dtype):
+    """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None."""
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(rows)
+    if sample_weight is not None:
+        given = _as_numeric(sample_weight, "sample_weight")
+        if given.ndim == 2 and given.shape[1] == 1:
+            given = given[:, 0]
+        if given.shape != (rows,):
+            raise ValueError(f"sample_weight: expected shape ({rows},), received {given.shape}")
+        _require_finite(given, "sample_weight")
+        if (given < 0).any():
+            raise ValueError("sample_weight: expected weights >= 0, received a negative weight")
+        weights *= given
+    if class_weight is not None:
+        weights *= _class_weights(class_weight, y)
+    return np.ascontiguousarray(weights, dtype=dtype)
+
+
+def _class_weights(class_weight, y):
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight: expected a dict {{class: weight}}, received "
+                        f"{type(class_weight).__name__}")
+    if y.ndim == 1:
+        classes = y
+    elif y.shape[1] == 1:
+        classes = np.round(y[:, 0]).astype(np.int64)
+    else:
+        classes = y.argmax(axis=1)
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    missing = sorted(set(np.unique(classes).tolist()) - set(table))
+    if missing:
+        raise ValueError(f"class_weight: expected a weight for every class in y, missing "
+                         f"{missing}")
+    if any(not np.isfinite(v) or v < 0 for v in table.values()):
+        raise ValueError("class_weight: expected finite weights >= 0")
+    lookup = np.zeros(max(table) + 1 if table else 0)
+    for k, v in table.items():
+        if k >= 0:
+            lookup[k] = v
+    return lookup[classes]
+
+
+def _as_numeric(value, name):
+    if value is None:
+        raise ValueError(f"{name}: expected an array, received None")
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: expected a rectangular array, received {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numbers (float, int or bool), received dtype "
+                        f"{array.dtype}")
+    return array
+
+
+def _require_finite(array, name):
+    # A float64 sum is finite exactly when no element is NaN or infinite (for any data that
+    # does not sum past 1e308), and costs no temporary array.
+    if array.dtype.kind == "f" and not np.isfinite(array.sum(dtype=np.float64)):
+        bad = np.argwhere(~np.isfinite(array))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise ValueError(f"{name}: expected finite numbers, received {array[index]} at "
+                             f"index {index}")

@@ -1,0 +1,169 @@
+"""Sequential (keras.Sequential): a linear stack of layers, kept as the graph of a chain.
+
+    model = Sequential([Dense(10, input_dim=8, activation="relu"), Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x, y, epochs=150, batch_size=10)
+
+With a known input shape (input_dim=, input_shape=, an Input first, or build()) the chain is
+rebuilt at each add(); without one it is built on the first data it sees.
+"""
+from .. import registration
+from ..graph import SymbolicTensor
+from ..layers import deserialize as deserialize_layer
+from ..layers import serialize as serialize_layer
+from ..layers.core import InputLayer
+from ..layers.layer import Layer
+from .model import Model
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Model):
+    """A linear stack of layers."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(name=name, trainable=trainable)
+        self._layers, self._input, self._own_nodes = [], None, []
+        for layer in layers or ():
+            self.add(layer)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def _sublayers(self):
+        return list(self._layers)
+
+    def add(self, layer):
+        """Append a layer; with a known input shape the model (re)builds at once, as Keras."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.node.operation, InputLayer):
+            layer = layer.node.operation
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input is not None:
+                raise ValueError("Input: expected as the first layer of the model only")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer: expected a nerve.layers.Layer, received {type(layer).__name__}")
+        if any(layer.name == other.name for other in self._layers):
+            raise ValueError(f"layer: the names of a model's layers must be unique; {layer.name!r} "
+                             f"is already in {self.name!r}")
+        if self._layers and layer.dtype != self.dtype:
+            raise ValueError(f"layer: all layers of a model share one dtype; {layer.name!r} is "
+                             f"{layer.dtype}, the model {self.dtype}")
+        input_shape = self._input_shape_known()
+        if input_shape is None and not self._layers and layer._input_shape_arg is not None:
+            input_shape = (None,) + layer._input_shape_arg
+        if input_shape is not None:
+            _chain_shape(input_shape, self._layers + [layer])  # raises before any change
+        if input_shape is not None and self._input is None:
+            self._input = InputLayer(shape=input_shape[1:], dtype=layer.dtype)
+        self._layers.append(layer)
+        self.dtype = self._layers[0].dtype
+        if input_shape is not None:
+            self.build(input_shape)
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._layers:
+            raise ValueError("pop: the model has no layers")
+        layer = self._layers.pop()
+        if self.built and self._layers:
+            self.build(self.input_shape)
+        elif not self._layers:
+            self._forget_graph()
+        return layer
+
+    def _input_shape_known(self):
+        return None if self._input is None else (None,) + tuple(self._input.batch_shape[1:])
+
+    @property
+    def input_shape(self):
+        shape = self._input_shape_known()
+        if shape is None:
+            raise AttributeError("input_shape: the model has no input yet (give input_shape, "
+                                 "input_dim or an Input layer, or call it on data)")
+        return shape
+
+    @property
+    def output_shape(self):
+        return _chain_shape(self.input_shape, self._layers)
+
+    def build(self, input_shape=None):
+        """Create the weights for inputs of `input_shape` (batch dimension first, e.g. (None, 8))."""
+        if input_shape is None:
+            input_shape = self.input_shape
+        if not self._layers:
+            raise ValueError("build: the model has no layers; add some first")
+        try:
+            input_shape = (None,) + tuple(int(d) for d in tuple(input_shape)[1:])
+        except (TypeError, ValueError):
+            raise ValueError(f"input_shape: expected a shape such as (None, 8), received "
+                             f"{input_shape!r}") from None
+        known = self._input_shape_known()
+        if known is not None and known != input_shape:
+            raise ValueError(f"input_shape: the model takes inputs of shape {known}, received "
+                             f"{input_shape}")
+        _chain_shape(input_shape, self._layers)
+        if self._input is None:
+            self._input = InputLayer(shape=input_shape[1:], dtype=self.dtype)
+        self._forget_graph()
+        tensor = self._input.output
+        for layer in self._layers:
+            tensor = layer(tensor)
+            self._own_nodes.append(tensor.node)
+        self._init_graph(self._input.output, tensor)
+        self._pack()
+
+    def _forget_graph(self):
+        """Detach the nodes of the previous chain from the layers (their input/output)."""
+        for node in self._own_nodes:
+            if node in node.operation._inbound_nodes:
+                node.operation._inbound_nodes.remove(node)
+        self._own_nodes, self._graph, self.built = [], None, False
+
+    def _build_from_data(self, arrays):
+        if not self._layers:
+            raise ValueError("x: the model has no layers; add some first")
+        if not self.built:
+            self.build((None,) + arrays[0].shape[1:])
+
+    def _summary_entries(self):
+        shape, entries = self._input_shape_known(), []
+        for layer in self._layers:
+            if shape is not None:
+                shape = tuple(layer.compute_output_shape(shape))
+            entries.append((layer, shape, None))
+        return entries
+
+    # ---- configuration (used by nerve.saving) -------------------------------------------------
+    def get_config(self):
+        layers = [serialize_layer(self._input)] if self._input is not None else []
+        layers += [serialize_layer(layer) for layer in self._layers]
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config.get("layers", []):
+            model.add(deserialize_layer(layer_config, custom_objects))
+        return model
+
+    def get_build_config(self):
+        return {"input_shape": list(self.input_shape)} if self.built else None
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None:
+            self.build(tuple(config["input_shape"]))
+
+
+def _chain_shape(input_shape, layers):
+    """The output shape of `layers` applied in turn; raises as the failing call would."""
+    shape = tuple(input_shape)
+    for layer in layers:
+        layer._check_input_shapes([shape])
+        shape = tuple(layer.compute_output_shape(shape))
+    return shape
+
+
+registration.register_builtin(Sequential)

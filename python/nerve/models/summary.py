@@ -1,0 +1,86 @@
+"""model.summary() in Keras's layout: a row per layer with its output shape and parameter
+count, a "Connected to" column for graphs that are not a plain chain, then the totals."""
+import numpy as np
+
+
+def _memory(count, itemsize):
+    size, units = float(count * itemsize), ["B", "KB", "MB", "GB", "TB"]
+    while size >= 1024 and len(units) > 1:
+        size, units = size / 1024, units[1:]
+    return f"{size:.2f} {units[0]}"
+
+
+def _shape_text(shape):
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def _params(layer):
+    return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+
+
+def layer_rows(model):
+    """(cells, connections) per row; connections is None for a chain (no such column)."""
+    rows = []
+    for layer, shape, sources in model._summary_entries():
+        cells = (f"{layer.name} ({type(layer).__name__})", _shape_text(shape), _params(layer))
+        rows.append((cells, sources))
+    if all(sources is None for _, sources in rows):
+        return [cells for cells, _ in rows], None
+    return [cells for cells, _ in rows], [sources or [] for _, sources in rows]
+
+
+def summary_lines(model, line_length=None):
+    rows, connections = layer_rows(model)
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    widths = [31, 22, 13] if connections is None else [19, 17, 10, 17]
+    if connections is not None:
+        header.append("Connected to")
+    if line_length:
+        widths[0] = max(10, line_length - 10 - sum(widths[1:]))
+    widths = [max([w] + [len(r[i]) for r in rows]) for i, w in enumerate(widths[:3])] + widths[3:]
+    if connections is not None:
+        widths[3] = max([widths[3]] + [len(t) + 1 for sources in connections for t in sources])
+
+    def rule(left, fill, middle, right):
+        return left + middle.join(fill * (w + 2) for w in widths) + right
+
+    def row(cells, edge):
+        texts = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1]), cells[2].rjust(widths[2])]
+        texts += [c.ljust(w) for c, w in zip(cells[3:], widths[3:])]
+        return edge + edge.join(f" {t} " for t in texts) + edge
+
+    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"), row(header, "┃"),
+             rule("┡", "━", "╇", "┩")]
+    for i, cells in enumerate(rows):
+        if i:
+            lines.append(rule("├", "─", "┼", "┤"))
+        if connections is None:
+            lines.append(row(cells, "│"))
+            continue
+        sources = connections[i] or ["-"]
+        texts = [s + ("," if j < len(sources) - 1 else "") for j, s in enumerate(sources)]
+        lines.append(row(list(cells) + [texts[0]], "│"))
+        lines += [row(["", "", "", text], "│") for text in texts[1:]]
+    lines.append(rule("└", "─", "┴", "┘"))
+    lines += totals(model)
+    return lines
+
+
+def totals(model):
+    itemsize = np.dtype(model.dtype or "float32").itemsize
+    trainable = sum(w.size for w in model.trainable_weights)
+    frozen = sum(w.size for w in model.non_trainable_weights)
+    optimizer = model.optimizer
+    # Keras counts the optimizer's variables once it has taken a step.
+    slots = sum(s.size for s in optimizer._slots) if optimizer and optimizer.iterations else 0
+    lines = [f" Total params: {trainable + frozen + slots:,} "
+             f"({_memory(trainable + frozen + slots, itemsize)})",
+             f" Trainable params: {trainable:,} ({_memory(trainable, itemsize)})",
+             f" Non-trainable params: {frozen:,} ({_memory(frozen, itemsize)})"]
+    if slots:
+        lines.append(f" Optimizer params: {slots:,} ({_memory(slots, itemsize)})")
+    return lines

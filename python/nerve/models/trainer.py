@@ -1,0 +1,403 @@
+"""compile / fit / evaluate / predict for every model (Sequential, functional, subclassed).
+
+The trainer talks to the model's graph through compiled plans (nerve.graph.plan), never to
+its layers. All weights live in one flat parameter buffer (and one flat gradient buffer), so
+an optimizer step is one kernel call; the backend (nerve.set_backend) is read at the start of
+each fit, evaluate and predict call. Invalid arguments raise before the model changes.
+"""
+import collections
+import math
+import numbers
+import threading
+import warnings
+
+import numpy as np
+
+from .. import callbacks as callbacks_module
+from .. import utils
+from ..backend import get_backend
+from ..graph.plan import Plan
+from . import compiling, steps
+from .data import as_inputs, as_sample_weights, as_targets
+
+_CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
+
+
+def count_argument(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, received {value!r}")
+    return int(value)
+
+
+def _verbosity(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
+    return verbose
+
+
+class Trainer(compiling.Compiling):
+    """The training half of a Model: buffers, plans and the loops."""
+
+    def _init_trainer(self):
+        self._init_compiling()
+        self.stop_training = False
+        self.history = None
+        self._plans = collections.OrderedDict()
+        self._plans_lock = threading.Lock()
+        self._params = self._grads = None
+        self._packed, self._trainable_size, self._variable_grads = [], 0, []
+        self._trainable_id_set = set()
+
+    # ---- the flat buffers ---------------------------------------------------------------------
+    def _pack(self):
+        """Move every weight into one flat buffer, trainable ones first (the optimizer updates
+        that prefix); each Variable keeps its identity and now holds a view of it."""
+        trainable = {id(w) for w in self.trainable_weights}
+        variables = sorted(self.weights, key=lambda v: id(v) not in trainable)
+        total = sum(v.size for v in variables)
+        params, grads = np.empty(total, self.dtype), np.zeros(total, self.dtype)
+        offset, self._trainable_size = 0, 0
+        for variable in variables:
+            view = params[offset:offset + variable.size].reshape(variable.shape)
+            view[...] = variable.value
+            variable._value, variable._buffer = view, params
+            variable._grad = grads[offset:offset + variable.size].reshape(variable.shape)
+            offset += variable.size
+            if id(variable) in trainable:
+                self._trainable_size = offset
+        self._params, self._grads, self._packed = params, grads, variables
+        self._trainable_id_set = trainable
+        self._variable_grads = [v._grad for v in variables if id(v) in trainable]
+        with self._plans_lock:
+            self._plans.clear()
+        self._build_optimizer()
+
+    def _ensure_packed(self):
+        """Pack again when the model's weights changed since the last pack, or one of them
+        moved to another model's buffer (a layer shared by two models)."""
+        weights, params = self.weights, self._params
+        if (params is None or len(weights) != len(self._packed)
+                or any(v._buffer is not params for v in weights)):
+            self._pack()
+
+    def _trainable_ids(self):
+        return self._trainable_id_set
+
+    def _build_optimizer(self):
+        if self.optimizer is None or self._params is None:
+            return
+        slots = self.optimizer._slots
+        if slots is None or any(s.size != self._trainable_size or s.dtype != self.dtype
+                                for s in slots):
+            self.optimizer.build(self._trainable_size, self.dtype)
+
+    def _plan(self, backend, batch, mode):
+        """Preallocated buffers for one (backend, batch size, mode), per thread: concurrent
+        predict calls on one model must not write into each other's buffers."""
+        key = (backend.__name__, batch, mode, threading.get_ident())
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = Plan(self, backend, batch, mode)
+                if len(self._plans) > _CACHED_PLANS:
+                    self._plans.popitem(last=False)
+            else:
+                self._plans.move_to_end(key)
+        return plan
+
+    def _optimizer_step(self, backend):
+        if self._trainable_size == 0:
+            return lambda: None
+        size = self._trainable_size
+        return self.optimizer.bind(backend, self._params[:size], self._grads[:size],
+                                   self._variable_grads)
+
+    # ---- data ---------------------------------------------------------------------------------
+    def _inputs(self, x, name="x"):
+        """The inputs as a list of checked arrays in the model's input order; builds the
+        model from their shapes when it has no input shape yet."""
+        arrays = self._input_arrays(x, name)
+        self._build_from_data(arrays)
+        checked = [as_inputs(a, label, self.dtype, t.shape[1:])
+                   for a, label, t in zip(arrays, self._input_labels(name), self.inputs)]
+        if len({len(a) for a in checked}) > 1:
+            raise ValueError(f"{name}: every input needs the same number of samples, received "
+                             f"{[len(a) for a in checked]}")
+        return checked
+
+    def _input_labels(self, name):
+        if len(self._input_names) == 1:
+            return [name]
+        return [f"{name}[{n!r}]" for n in self._input_names]
+
+    def _input_arrays(self, x, name):
+        names = self._input_names
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            if missing or len(x) != len(names):
+                raise ValueError(f"{name}: expected a dict with the keys {names} (the model's "
+                                 f"inputs), received keys {sorted(x)}")
+            return [x[n] for n in names]
+        if isinstance(x, (list, tuple)) and len(names) > 1:
+            if len(x) != len(names):
+                raise ValueError(f"{name}: the model has {len(names)} inputs {names}, "
+                                 f"received a list of {len(x)} arrays")
+            return list(x)
+        if len(names) > 1:
+            raise ValueError(f"{name}: the model has {len(names)} inputs {names}; pass a list "
+                             f"or a dict of arrays")
+        return [x]
+
+    def _targets(self, y, rows, name="y"):
+        names = self._output_names
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            if unknown:
+                raise ValueError(f"{name}: unknown outputs {unknown}; the model's outputs are "
+                                 f"{names}")
+            given = [y.get(n) for n in names]
+        elif isinstance(y, (list, tuple)) and len(names) > 1:
+            if len(y) != len(names):
+                raise ValueError(f"{name}: the model has {len(names)} outputs {names}, "
+                                 f"received a list of {len(y)} arrays")
+            given = list(y)
+        else:
+            given = [y] + [None] * (len(names) - 1) if len(names) == 1 else None
+            if given is None:
+                raise ValueError(f"{name}: the model has {len(names)} outputs {names}; pass a "
+                                 f"list or a dict of targets")
+        targets = []
+        for index, (value, loss) in enumerate(zip(given, self._output_losses)):
+            label = name if len(names) == 1 else f"{name}[{names[index]!r}]"
+            if loss is None:
+                targets.append(None)
+            elif value is None:
+                raise ValueError(f"{label}: expected targets for output {names[index]!r}, "
+                                 f"which has a loss")
+            else:
+                targets.append(as_targets(value, loss, self.outputs[index].shape[-1], rows,
+                                          self.dtype, label))
+        return targets
+
+    def _data(self, x, y, sample_weight=None, class_weight=None, names=("x", "y")):
+        xs = self._inputs(x, names[0])
+        self._resolve_compile()
+        ys = self._targets(y, len(xs[0]), names[1])
+        self._check_metrics_on(ys)
+        if class_weight is not None and len(ys) > 1:
+            raise ValueError("class_weight: not supported for models with several outputs; "
+                             "pass sample_weight instead")
+        weights = as_sample_weights(sample_weight, class_weight, ys[0], len(xs[0]), self.dtype)
+        return xs, ys, weights
+
+    def _validation_data(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data: expected a tuple (x_val, y_val) or "
+                             "(x_val, y_val, sample_weight_val)")
+        x, y, *weights = validation_data
+        return self._data(x, y, weights[0] if weights else None,
+                          names=("validation_data x", "validation_data y"))
+
+    def _kept_predictions(self, rows, every=False):
+        return [np.empty((rows,) + t.shape[1:], self.dtype) if (every or metrics) else None
+                for t, metrics in zip(self.outputs, self._output_metrics)]
+
+    def _output_sums(self):
+        return np.zeros(len(self._output_names)) if len(self._output_names) > 1 else None
+
+    # ---- training -----------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` passes over (x, y); returns the History callback."""
+        self._require_loss("fit")
+        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
+        epochs = count_argument(epochs, "epochs", 0)
+        initial_epoch = count_argument(initial_epoch, "initial_epoch", 0)
+        validation_freq = count_argument(validation_freq, "validation_freq", 1)
+        verbose = _verbosity(verbose)
+        xs, ys, weights = self._data(x, y, sample_weight, class_weight)
+        self._require_trainable("fit")
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_data(validation_data)
+        elif validation_split:
+            if not (isinstance(validation_split, numbers.Real) and 0 < validation_split < 1):
+                raise ValueError(f"validation_split: expected a number in [0, 1), received "
+                                 f"{validation_split!r}")
+            rows = len(xs[0])
+            split = int(math.floor(rows * (1.0 - validation_split)))
+            if not 0 < split < rows:
+                raise ValueError(f"validation_split: {validation_split} of {rows} samples "
+                                 f"leaves no training or no validation samples")
+            validation = ([a[split:] for a in xs], [None if a is None else a[split:] for a in ys],
+                          None if weights is None else weights[split:])
+            xs, ys = [a[:split] for a in xs], [None if a is None else a[:split] for a in ys]
+            weights = None if weights is None else weights[:split]
+
+        backend = get_backend()
+        self._ensure_packed()
+        rows = len(xs[0])
+        schedule = steps.batches(rows, batch_size)
+        callbacks = callbacks_module.CallbackList(
+            callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=len(schedule))
+        self.history = callbacks.history
+        predictions, sums = self._kept_predictions(rows), self._output_sums()
+        update = self._optimizer_step(backend)
+        regularization = steps.regularization_function(self)
+        train_steps = {size: steps.train_step_function(
+            self._plan(backend, size, "train"), backend, xs, ys, weights, predictions,
+            regularization, update, self._loss_weights, sums)
+            for size in {size for _, size in schedule}}
+        schedule = [(train_steps[size], start, start + size, size) for start, size in schedule]
+        generator = utils.generator()
+
+        self.stop_training = False
+        logs, diverged = {}, False
+        callbacks.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            callbacks.on_epoch_begin(epoch)
+            order = generator.permutation(rows) if shuffle else np.arange(rows)
+            running = steps.Running(self, ys, order, predictions, sums)
+            self._train_epoch(schedule, order, running, callbacks)
+            logs = running.logs()
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._test_loop(backend, *validation,
+                                           validation_batch_size or batch_size, callbacks)
+                logs.update(("val_" + key, value) for key, value in val_logs.items())
+            callbacks.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+            if not math.isfinite(logs.get("loss", 0.0)) and not diverged:
+                diverged = True
+                warnings.warn(
+                    f"fit: the training loss became {logs['loss']} in epoch {epoch + 1}, so the "
+                    f"weights are no longer finite numbers; lower the learning rate, scale the "
+                    f"inputs, or pass callbacks=[TerminateOnNaN()] to stop at the first such "
+                    f"batch", RuntimeWarning, stacklevel=2)
+        callbacks.on_train_end(logs)
+        return self.history
+
+    def _train_epoch(self, schedule, order, running, callbacks):
+        on_begin, on_end = callbacks.on_train_batch_begin, callbacks.on_train_batch_end
+        logs = running.logs
+        for index, (step, start, stop, size) in enumerate(schedule):
+            on_begin(index)
+            running.loss_sum += step(order[start:stop], start) * size
+            running.rows += size
+            on_end(index, logs)
+            if self.stop_training:
+                break
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on this batch; returns its loss (and metrics on this batch)."""
+        self._require_loss("train_on_batch")
+        xs, ys, weights = self._data(x, y, sample_weight, class_weight)
+        self._require_trainable("train_on_batch")
+        backend = get_backend()
+        self._ensure_packed()
+        rows = len(xs[0])
+        predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
+        step = steps.train_step_function(
+            self._plan(backend, rows, "train"), backend, xs, ys, weights, predictions,
+            steps.regularization_function(self), self._optimizer_step(backend),
+            self._loss_weights, sums)
+        running = steps.Running(self, ys, None, predictions, sums)
+        running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
+        return self._results(running.logs(), return_dict)
+
+    # ---- evaluation and prediction ------------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss alone without metrics, else [loss, *metrics] (a dict with return_dict)."""
+        self._require_loss("evaluate")
+        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
+        verbose = _verbosity(verbose)
+        xs, ys, weights = self._data(x, y, sample_weight)
+        callbacks = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
+            steps=len(_batches(len(xs[0]), batch_size)))
+        logs = self._test_loop(get_backend(), xs, ys, weights, batch_size, callbacks)
+        return self._results(logs, return_dict)
+
+    def _test_loop(self, backend, xs, ys, weights, batch_size, callbacks):
+        self._ensure_packed()
+        rows = len(xs[0])
+        predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
+        running = steps.Running(self, ys, None, predictions, sums)
+        schedule = _batches(rows, batch_size)
+        test_steps = {size: steps.test_step_function(
+            self._plan(backend, size, "test"), backend, xs, ys, weights, predictions,
+            self._loss_weights, sums) for size in {size for _, size in schedule}}
+        on_begin, on_end = callbacks.on_test_batch_begin, callbacks.on_test_batch_end
+        callbacks.on_test_begin()
+        for index, (start, size) in enumerate(schedule):
+            on_begin(index)
+            running.loss_sum += test_steps[size](start) * size
+            running.rows += size
+            on_end(index, running.logs)
+        logs = running.logs()
+        callbacks.on_test_end(logs)
+        return logs
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """evaluate() on one batch, without callbacks."""
+        self._require_loss("test_on_batch")
+        xs, ys, weights = self._data(x, y, sample_weight)
+        logs = self._test_loop(get_backend(), xs, ys, weights, len(xs[0]),
+                               callbacks_module.CallbackList(model=self))
+        return self._results(logs, return_dict)
+
+    def _results(self, logs, return_dict):
+        if return_dict:
+            return logs
+        names = ["loss"] + (self._loss_names() if len(self._output_names) > 1 else [])
+        values = [logs[name] for name in names + [n for n, _ in self._named_metrics()]]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The outputs for x, computed batch_size rows at a time (a list or dict of arrays for
+        a model with several outputs, as its outputs were given)."""
+        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
+        verbose = _verbosity(verbose)
+        xs = self._inputs(x)
+        schedule = _batches(len(xs[0]), batch_size)
+        callbacks = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
+            steps=len(schedule))
+        return self._predict_loop(get_backend(), xs, schedule, callbacks, "predict")
+
+    def _predict_loop(self, backend, xs, schedule, callbacks, mode):
+        self._ensure_packed()
+        outs = [np.empty((len(xs[0]),) + t.shape[1:], self.dtype) for t in self.outputs]
+        predict_steps = {size: steps.predict_step_function(self._plan(backend, size, mode), xs,
+                                                           outs)
+                         for size in {size for _, size in schedule}}
+        on_begin, on_end = callbacks.on_predict_batch_begin, callbacks.on_predict_batch_end
+        callbacks.on_predict_begin()
+        for index, (start, size) in enumerate(schedule):
+            on_begin(index)
+            predict_steps[size](start)
+            on_end(index, {"outputs": [out[start:start + size] for out in outs]
+                           if len(outs) > 1 else outs[0][start:start + size]})
+        callbacks.on_predict_end()
+        return self._structured_outputs(outs)
+
+    def predict_on_batch(self, x):
+        """predict() on one batch, without callbacks or progress output."""
+        xs = self._inputs(x)
+        return self._predict_loop(get_backend(), xs, _batches(len(xs[0]), len(xs[0])),
+                                  callbacks_module.CallbackList(model=self), "predict")
+
+    def _call_on_arrays(self, x, training):
+        """model(x) on arrays: one forward pass, in training behaviour when asked."""
+        xs = self._inputs(x)
+        return self._predict_loop(get_backend(), xs, _batches(len(xs[0]), len(xs[0])),
+                                  callbacks_module.CallbackList(model=self),
+                                  "forward_train" if training else "predict")
+
+
+_batches = steps.batches
