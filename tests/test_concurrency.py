@@ -182,3 +182,23 @@ def test_a_forked_child_can_use_nerve(two_threads):
         if child.is_alive():
             child.kill()
             child.join()
+
+
+def _predict_in_child(model):
+    model.predict(np.ones((2, 3)), verbose=0)
+
+
+def test_a_child_forked_while_a_plan_is_being_built_can_predict():
+    model = nerve.Sequential([nerve.Dense(4, input_dim=3), nerve.Dense(1)])
+    model._plans_lock.acquire()  # as when another thread is compiling a plan at fork time
+    try:
+        child = multiprocessing.get_context("fork").Process(target=_predict_in_child,
+                                                            args=(model,))
+        child.start()
+        child.join(FORK_TIMEOUT)
+        if child.is_alive():
+            child.kill()
+        assert not child.is_alive() and child.exitcode == 0, \
+            "the child inherited the plan lock held and hung (or failed)"
+    finally:
+        model._plans_lock.release()

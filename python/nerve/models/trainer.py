@@ -8,8 +8,10 @@ each fit, evaluate and predict call. Invalid arguments raise before the model ch
 import collections
 import math
 import numbers
+import os
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -21,6 +23,16 @@ from . import compiling, steps
 from .data import as_inputs, as_sample_weights, as_targets
 
 _CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
+_MODELS = weakref.WeakSet()  # whose plan locks a forked child must not inherit held
+
+
+def _reset_plan_locks():
+    for model in list(_MODELS):
+        model._plans_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_plan_locks)
 
 
 def count_argument(value, name, minimum):
@@ -46,6 +58,7 @@ class Trainer(compiling.Compiling):
         self.history = None
         self._plans = collections.OrderedDict()
         self._plans_lock = threading.Lock()
+        _MODELS.add(self)
         self._params = self._grads = None
         self._packed, self._trainable_size, self._variable_grads = [], 0, []
         self._trainable_id_set = set()
