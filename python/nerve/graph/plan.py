@@ -43,7 +43,8 @@ class _Pool:
         fits = [b for b in self.free if nbytes <= b.nbytes <= 2 * nbytes]
         if fits:
             buffer = min(fits, key=lambda b: b.nbytes)
-            self.free.remove(buffer)
+            # By identity: list.remove compares arrays with ==, element-wise.
+            del self.free[next(i for i, b in enumerate(self.free) if b is buffer)]
         else:
             buffer = np.empty(nbytes, np.uint8)
             self.owned.add(id(buffer))
