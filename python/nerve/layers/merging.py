@@ -5,6 +5,8 @@ Each takes a list of tensors. The element-wise ones broadcast as NumPy does (dim
 or 1, batch first); their gradients sum over the broadcast dimensions. They are memory-bound
 NumPy ufunc calls with out=, the same calls on both backends, so both give identical numbers.
 """
+import functools
+
 import numpy as np
 
 from .layer import Layer
@@ -134,7 +136,9 @@ class _Extremum(_Merge):
     ufunc = None
 
     def _merge_calls(self, lowering, y, xs):
-        return _chain(self.ufunc, y, xs)
+        # out= by keyword: NumPy deprecates a positional out for maximum and minimum.
+        into = functools.partial(self.ufunc, out=y)
+        return [(into, (xs[0], xs[1]))] + [(into, (y, x)) for x in xs[2:]]
 
     def _input_gradient(self, lowering, calls, index, xs, y, dy, shared):
         if "ties" not in shared:  # how many inputs reach the result, once per pass
