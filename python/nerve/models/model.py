@@ -276,7 +276,7 @@ class Model(Trainer, Layer):
 
     def _summary_entries(self):
         """(layer, output shape, sources or None) per row of summary()."""
-        if not self._static:
+        if not self._static or self._graph is None:  # traced, or a subclass not built yet
             return [(layer, None, None) for layer in self.layers]
         nodes = {}
         for node in self._graph.nodes:
