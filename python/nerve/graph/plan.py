@@ -109,12 +109,13 @@ class Plan:
 
     def __init__(self, model, backend, batch, mode):
         training = mode in ("train", "forward_train")
-        steps, input_keys, output_keys = expand(model._graph_for(training), training)
+        graph = model._graph_for(training)
+        steps, input_keys, output_keys = expand(graph, training)
         pool = _Pool()
         lowering = Lowering(backend, pool)
         live = _Liveness(pool)
         self.xs = [np.empty((batch,) + tuple(t.shape[1:]), t.dtype)
-                   for t in model._graph_for(training).inputs]
+                   for t in graph.inputs]
         values = dict(zip(input_keys, self.xs))
         uses = {}
         for step in steps:

@@ -57,9 +57,8 @@ def _loss_calls(plan, backend, loss_weights, output_sums):
         for index, part, weight in parts:
             value = loss(part.grad if train else None, part.input, part.targets, part.kind,
                          weights, part.delta)
-            if weight != 1.0:
-                if train:
-                    np.multiply(part.grad, weight, out=part.grad)
+            if train and weight != 1.0:
+                np.multiply(part.grad, weight, out=part.grad)
             total += weight * value
             if output_sums is not None:
                 output_sums[index] += value * batch
