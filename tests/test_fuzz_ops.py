@@ -1,5 +1,5 @@
-"""Fuzz every function of nerve.ops: array-likes of every dtype and layout, nested and
-ragged lists, garbage, and out= arrays that are wrong, read-only, or the input itself. The
+"""Fuzz every array function of nerve.ops.kernels (matmul, dense, activation, the
+activations with out=): array-likes of every dtype and layout, nested and ragged lists, garbage, and out= arrays that are wrong, read-only, or the input itself. The
 oracle is the same function run on the NumPy reference (nerve.ops with its kernel module
 swapped for nerve.reference): same answer, or both raise the same TypeError/ValueError with
 every array left unchanged."""
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nerve.ops as ops
+import nerve.ops.kernels as ops
 import nerve.reference as reference
 from fuzz_helpers import (BAD_DTYPES, LAYOUTS, array_recipe, differential, dims, seeds,
                           watchdog)  # noqa: F401 (watchdog: autouse fixture)

@@ -14,14 +14,14 @@ class Variable:
     """One weight of a layer: `.numpy()` (a copy), `.assign(value)`, `.shape`, `.dtype`,
     `.name`, `.path` ("dense/kernel"), `.trainable`, and `np.asarray(v)` (a view)."""
 
-    def __init__(self, value, name, layer, trainable=True, regularizer=None):
+    def __init__(self, value, name, layer, trainable=True, regularizer=None, constraint=None):
         self._value = value
         self._grad = None  # a view of the owning model's gradient buffer, once packed
         self._buffer = None  # the flat buffer `_value` is a view of, once packed
         self.name = name
         self._layer = layer
         self._trainable = bool(trainable)
-        self.regularizer = regularizer
+        self.regularizer, self.constraint = regularizer, constraint
 
     # -- what Keras users read
     @property
@@ -31,11 +31,11 @@ class Variable:
 
     @property
     def path(self):
-        return f"{self._layer.name}/{self.name}"
+        return self.name if self._layer is None else f"{self._layer.name}/{self.name}"
 
     @property
     def trainable(self):
-        return self._trainable and self._layer.trainable
+        return self._trainable and (self._layer is None or self._layer.trainable)
 
     @trainable.setter
     def trainable(self, value):
@@ -61,7 +61,15 @@ class Variable:
         return self._value.copy()
 
     def assign(self, value):
-        """Write `value` (same shape, real numbers) into the variable, in place."""
+        """Write `value` (same shape, real numbers) into the variable, in place. Inside a
+        traced call() with a symbolic value, the assignment joins the graph: it happens each
+        time the model runs that call (after the backward pass, in training)."""
+        from .graph import SymbolicTensor
+        from .ops.core import record_assign
+
+        if isinstance(value, SymbolicTensor):
+            record_assign(self, value)
+            return self
         array = np.asarray(value)
         if array.shape != self.shape:
             raise ValueError(f"assign: {self.path} has shape {self.shape}, received shape "
@@ -72,10 +80,10 @@ class Variable:
         return self
 
     def assign_add(self, value):
-        return self.assign(self._value + np.asarray(value))
+        return self.assign(_ops().add(self, value))
 
     def assign_sub(self, value):
-        return self.assign(self._value - np.asarray(value))
+        return self.assign(_ops().subtract(self, value))
 
     # -- behaving like an array
     def __array__(self, dtype=None, copy=None):
@@ -83,11 +91,28 @@ class Variable:
             return np.array(self._value, dtype=dtype, copy=True)
         return self._value if dtype is None else self._value.astype(dtype, copy=False)
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy on a Variable computes on its array; inside a traced call() NumPy's
+        operators (array * variable) go through nerve.ops, so the gradient flows."""
+        from .graph.tensor import _UFUNC_OPS
+        from .ops.core import current_trace
+
+        if current_trace() is not None and method == "__call__" and not kwargs \
+                and ufunc.__name__ in _UFUNC_OPS:
+            return getattr(_ops(), _UFUNC_OPS[ufunc.__name__])(*inputs)
+
+        def unwrap(value):
+            return value._value if isinstance(value, Variable) else value
+        if "out" in kwargs:
+            kwargs["out"] = tuple(unwrap(o) for o in kwargs["out"])
+        return getattr(ufunc, method)(*(unwrap(i) for i in inputs), **kwargs)
+
     def __len__(self):
         return len(self._value)
 
     def __getitem__(self, index):
-        return self._value[index]
+        from .ops.core import current_trace
+        return self._value[index] if current_trace() is None else _ops().getitem(self, index)
 
     def __iter__(self):
         return iter(self._value)
@@ -97,13 +122,26 @@ class Variable:
                 f"value={np.array2string(self._value, threshold=6)}>")
 
 
-def _binary(name):
-    operator = getattr(np.ndarray, name)
-    return lambda self, other: operator(self._value, np.asarray(other))
+def _ops():
+    from . import ops
+    return ops
 
 
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-              "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__", "__pow__",
-              "__lt__", "__le__", "__gt__", "__ge__"):
-    setattr(Variable, _name, _binary(_name))
-Variable.__neg__ = lambda self: -self._value
+def _binary(name, reflected=False):
+    """An operator through nerve.ops: arrays compute now, and inside a traced call() the
+    Variable becomes a graph input, so its gradient flows."""
+    if reflected:
+        return lambda self, other: getattr(_ops(), name)(other, self)
+    return lambda self, other: getattr(_ops(), name)(self, other)
+
+
+for _name, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                   ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
+    setattr(Variable, f"__{_name}__", _binary(_op))
+    setattr(Variable, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                   ("ge", "greater_equal")):
+    setattr(Variable, f"__{_name}__", _binary(_op))
+Variable.__neg__ = lambda self: _ops().negative(self)
+Variable.__abs__ = lambda self: _ops().abs(self)
+del _name, _op

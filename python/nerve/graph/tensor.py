@@ -35,8 +35,72 @@ class SymbolicTensor:
                         "it while a model is being traced")
 
     def __array__(self, *args, **kwargs):
-        raise TypeError(f"{self!r} is symbolic (it has a shape but no data): call the model on "
-                        f"arrays, or use its predict()")
+        raise TypeError(f"{self!r} is symbolic (it has a shape but no data): inside a layer's "
+                        f"call() or a custom loss, compute with nerve.ops (not NumPy); outside, "
+                        f"call the model on arrays, or use its predict()")
+
+    # NumPy hands its operators on a symbolic tensor (array + tensor) to nerve.ops; its other
+    # functions cannot trace, and say which nerve.ops function to use.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .. import ops
+
+        function = getattr(ops, _UFUNC_OPS.get(ufunc.__name__, ""), None)
+        if method != "__call__" or kwargs or function is None:
+            raise TypeError(_numpy_message(f"np.{ufunc.__name__}", ufunc.__name__))
+        return function(*inputs)
+
+    def __array_function__(self, function, types, args, kwargs):
+        raise TypeError(_numpy_message(f"np.{function.__name__}", function.__name__))
+
+    def __len__(self):
+        raise TypeError(f"{self!r}: len() of a symbolic tensor is not known while tracing; use "
+                        f"its .shape")
+
+    def __getitem__(self, index):
+        return _op("getitem")(self, index)
+
+    @property
+    def T(self):
+        return _op("transpose")(self)
+
+
+def _numpy_message(what, name):
+    return (f"{what} cannot compute on a symbolic tensor (it has no data while a model is "
+            f"traced): use nerve.ops.{name} (or the op of that name) inside call() and custom "
+            f"losses, so that the model can compile and differentiate it")
+
+
+def _op(name):
+    from .. import ops
+    return getattr(ops, name)
+
+
+_UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+              "true_divide": "divide", "divide": "divide", "power": "power",
+              "negative": "negative", "absolute": "abs", "matmul": "matmul",
+              "maximum": "maximum", "minimum": "minimum", "less": "less",
+              "less_equal": "less_equal", "greater": "greater",
+              "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal",
+              "exp": "exp", "log": "log", "sqrt": "sqrt", "square": "square", "tanh": "tanh"}
+
+
+def _binary(name, reflected=False):
+    if reflected:
+        return lambda self, other: _op(name)(other, self)
+    return lambda self, other: _op(name)(self, other)
+
+
+for _name, _op_name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                        ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
+    setattr(SymbolicTensor, f"__{_name}__", _binary(_op_name))
+    setattr(SymbolicTensor, f"__r{_name}__", _binary(_op_name, reflected=True))
+for _name, _op_name in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                        ("ge", "greater_equal"), ("and", "logical_and"), ("or", "logical_or")):
+    setattr(SymbolicTensor, f"__{_name}__", _binary(_op_name))
+SymbolicTensor.__neg__ = lambda self: _op("negative")(self)
+SymbolicTensor.__abs__ = lambda self: _op("abs")(self)
+SymbolicTensor.__invert__ = lambda self: _op("logical_not")(self)
+del _name, _op_name
 
 
 class Node:

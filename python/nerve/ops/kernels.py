@@ -20,8 +20,8 @@ Conversion rules (documented, NumPy-like):
 """
 import numpy as np
 
-from . import _core
-from .reference.activations import ACTIVATIONS
+from .. import _core
+from ..reference.activations import ACTIVATIONS
 
 __all__ = ["matmul", "dense", "activation", "softmax", *[
     name for name in ACTIVATIONS if name != "softmax"]]

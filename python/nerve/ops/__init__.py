@@ -1,0 +1,72 @@
+"""nerve.ops: keras.ops over NumPy arrays and nerve's kernels, traced on symbolic tensors.
+
+    from nerve import ops
+    ops.matmul(a, b)                 # on arrays: computed now (2-D floats on nerve's gemm)
+    ops.softmax(logits, axis=-1)     # stable, on nerve's activation kernels
+    y = ops.relu(ops.matmul(x, w) + b)   # on symbolic tensors (inside a layer's call or a
+                                         # custom loss): a graph node, with its gradient
+
+Names, arguments, broadcasting and dtypes follow keras.ops (Python scalars are weak: float32
+stays float32; an int meets a float as that float; mean/exp/divide of ints give floatx). On
+symbolic tensors each call records a node whose shape and dtype are checked at once, so a
+mistake raises where it is written; a model then compiles the nodes, with the built-in
+layers, into one plan of kernel calls over preallocated buffers.
+
+nerve's array functions from before keep working: `dense(x, w, b, activation)` (one fused
+kernel), `activation(name, x)`, `out=` on matmul, softmax and the activations (write in
+place), `step(x, threshold)`. Conversion rules of those: see nerve.ops.kernels.
+"""
+import numpy as np
+
+from ..graph import SymbolicTensor
+from ..variables import Variable
+from . import kernels
+from .kernels import activation, dense, step
+from .linalg import dot, einsum, matmul, tensordot
+from .math import (abs, absolute, add, cast, ceil, clip, cos, divide, equal, exp, expm1, floor,
+                   greater, greater_equal, less, less_equal, log, log1p, logical_and,
+                   logical_not, logical_or, logical_xor, maximum, minimum, multiply, negative,
+                   not_equal, power, reciprocal, round, sign, sin, sqrt, square, stop_gradient,
+                   subtract, true_divide, where)
+from .nn import (binary_crossentropy, categorical_crossentropy, elu, exponential, gelu,
+                 hard_sigmoid, leaky_relu, log_softmax, relu, relu6, selu, sigmoid, silu,
+                 softmax, softplus, softsign, sparse_categorical_crossentropy, swish, tanh)
+from .reductions import (all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max,
+                         mean, min, prod, std, sum, var)
+from .shaping import (broadcast_to, concatenate, expand_dims, full, full_like, getitem, ndim,
+                    one_hot, ones, ones_like, reshape, shape, size, split, squeeze, stack, take,
+                    take_along_axis, transpose, zeros, zeros_like)
+
+# Old names of the array functions: the activations nerve.ops had that keras.ops spells
+# otherwise.
+linear = kernels.linear
+gelu_tanh = kernels.gelu_tanh
+
+
+def convert_to_tensor(x, dtype=None, sparse=None):
+    """An array of x (a symbolic tensor stays symbolic, cast when `dtype` differs)."""
+    if isinstance(x, SymbolicTensor):
+        return x if dtype is None or np.dtype(x.dtype) == np.dtype(dtype) else cast(x, dtype)
+    if isinstance(x, Variable):
+        x = x.value
+    array = np.asarray(x)
+    if dtype is None and array.dtype == np.float64 and not isinstance(x, np.ndarray):
+        dtype = "float32"  # Keras: Python floats become floatx
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def convert_to_numpy(x):
+    """x as a NumPy array; a symbolic tensor has no value and raises TypeError."""
+    if isinstance(x, SymbolicTensor):
+        raise TypeError(f"convert_to_numpy: {x!r} is symbolic (it has no value while a model "
+                        f"is traced); call the model on arrays")
+    return np.asarray(x.value if isinstance(x, Variable) else x)
+
+
+def is_tensor(x):
+    return isinstance(x, (np.ndarray, SymbolicTensor))
+
+
+__all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
+    "np", "SymbolicTensor", "Variable", "kernels", "core", "linalg", "math", "nn",
+    "reductions", "shaping"))

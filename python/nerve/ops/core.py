@@ -1,0 +1,397 @@
+"""The machinery under nerve.ops: one definition per primitive, run at once on arrays or
+recorded as a graph node on symbolic tensors.
+
+A Primitive has a NumPy forward (`compute`) and, beside it, its reverse-mode rule (`grad`:
+the gradients of its tensor arguments from the gradient of its result). `apply` converts the
+arguments by Keras's dtype rules, then either computes (arrays) or records a node (symbolic
+tensors, or Variables while a layer's call() is being traced). Shapes and dtypes of a recorded
+node come from running `compute` on zero-stride probes (no memory) with the batch dimension
+set to 2 and then 3: the output dimensions that differ are the batch's. So an error points at
+the user's line, and a plan later knows every buffer's size.
+
+In a plan (nerve.graph.plan), a node lowers to calls writing into preallocated buffers:
+`into(out, *args)` where a primitive has one, else `out[...] = compute(*args)`, and a view
+primitive (reshape) costs nothing. Its backward writes each needed gradient, summed back over
+broadcast dimensions, into a buffer of its own.
+"""
+import contextlib
+import functools
+import threading
+
+import numpy as np
+
+from .. import utils
+from ..graph import Node, SymbolicTensor
+from ..variables import Variable
+
+__all__ = ["Primitive", "apply", "tracing", "current_trace", "result_dtype", "unbroadcast"]
+
+_state = threading.local()
+
+
+class _Trace:
+    """What a call() being traced does besides computing: assignments and added losses."""
+
+    def __init__(self):
+        self.effects, self.losses = [], []
+
+
+@contextlib.contextmanager
+def tracing():
+    """Trace the body: Variables read in it become graph inputs; yields the effects list."""
+    stack = _state.__dict__.setdefault("stack", [])
+    trace = _Trace()
+    stack.append(trace)
+    try:
+        yield trace
+    finally:
+        stack.pop()
+
+
+def current_trace():
+    stack = getattr(_state, "stack", None)
+    return stack[-1] if stack else None
+
+
+# ---- dtypes: Keras's rules (JAX-like): Python scalars are weak, ints meet floats as the float.
+def _dtype_of(value):
+    if isinstance(value, (SymbolicTensor, Variable)):
+        return np.dtype(value.dtype)
+    if isinstance(value, (bool, int, float)):
+        return None
+    dtype = np.asarray(value).dtype
+    if dtype.kind not in "biuf":
+        raise TypeError(f"expected real numbers or booleans, received dtype {dtype}")
+    return dtype
+
+
+def result_dtype(values, to_float=False):
+    """The dtype `values` combine to: the promoted float type if any array is float; a weak
+    Python float makes ints floatx; ints promote as NumPy; a weak int alone is int32."""
+    dtypes = [_dtype_of(v) for v in values]
+    arrays = [d for d in dtypes if d is not None]
+    floats = [d for d in arrays if d.kind == "f"]
+    if floats:
+        return np.result_type(*floats)
+    weak_float = any(isinstance(v, float) for v in values)
+    if to_float or weak_float:
+        return np.dtype(utils.floatx())
+    ints = [d for d in arrays if d.kind in "iu"]
+    if ints:
+        return np.result_type(*ints)
+    if arrays or any(isinstance(v, bool) for v in values):
+        if all(isinstance(v, bool) or (d is not None and d.kind == "b")
+               for v, d in zip(values, dtypes)):
+            return np.dtype(bool)
+    return np.dtype(np.int32)
+
+
+class Primitive:
+    """A NumPy forward and its reverse-mode rule.
+
+    roles: per tensor argument, "d" (data, promoted together with the other "d"s), "f" (like
+        "d", then made float: exp, divide, mean), "b" (cast to bool), "i" (integer indices) or
+        "-" (left as given).
+    grad(dys, args, ys, **params) -> one gradient (or None) per argument, in broadcast shape;
+        dys/ys are lists (several outputs: split). None: not differentiable (comparisons).
+    into(out, *args, **params): writes the result in place (the fast plan path), optional.
+    view: the result is a view of the first argument (reshape); it costs nothing in a plan.
+    """
+
+    def __init__(self, name, compute, grad=None, roles="d", into=None, view=False,
+                 outputs=1):
+        self.name, self.compute, self.grad, self.roles = name, compute, grad, roles
+        self.into, self.view, self.outputs = into, view, outputs
+
+    def role(self, position):
+        return self.roles[min(position, len(self.roles) - 1)]
+
+    def __repr__(self):
+        return f"<Primitive {self.name}>"
+
+
+def argument_name(position, count):
+    """How an error names a tensor argument: x for one, else x1, x2, ... as keras.ops."""
+    return "x" if count == 1 else f"x{position + 1}"
+
+
+def _target_dtypes(primitive, args):
+    """The dtype each argument is converted to (None: as it is)."""
+    for position, value in enumerate(args):
+        try:
+            _dtype_of(value)
+        except TypeError as error:
+            raise TypeError(f"{argument_name(position, len(args))}: {error}") from None
+    roles = [primitive.role(i) for i in range(len(args))]
+    data = [a for a, r in zip(args, roles) if r in "df"]
+    common = result_dtype(data, to_float="f" in roles) if data else None
+    if common is not None and "f" in roles and common.kind != "f":
+        common = np.dtype(utils.floatx())
+    targets = []
+    for role in roles:
+        targets.append(common if role in "df" else np.dtype(bool) if role == "b"
+                       else np.dtype(np.int64) if role == "i" else None)
+    return targets
+
+
+def _array(value, dtype):
+    if isinstance(value, Variable):
+        value = value.value
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"expected real numbers or booleans, received dtype {array.dtype}")
+    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+
+
+def _describe(args):
+    return ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else repr(a) for a in args)
+
+
+def _is_symbolic_argument(value):
+    return isinstance(value, SymbolicTensor) or (
+        isinstance(value, Variable) and current_trace() is not None)
+
+
+def apply(primitive, args, **params):
+    """Run `primitive` on `args` now, or record it when any argument is symbolic."""
+    try:
+        dtypes = _target_dtypes(primitive, args)
+    except TypeError as error:
+        raise TypeError(f"ops.{primitive.name}: {error}") from None
+    if any(_is_symbolic_argument(a) for a in args):
+        return _record(primitive, args, dtypes, params)
+    try:
+        arrays = [_array(a, d) for a, d in zip(args, dtypes)]
+        with np.errstate(all="ignore"):
+            return primitive.compute(*arrays, **params)
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"ops.{primitive.name}: {error} (received shapes "
+                         f"{_describe(args)})") from None
+    except TypeError as error:
+        raise TypeError(f"ops.{primitive.name}: {error} (received {_describe(args)})") from None
+
+
+# ---- symbolic: nodes of a graph ---------------------------------------------------------------
+class _Slot:
+    """Where a node's i-th symbolic input goes among the primitive's arguments."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+class OpCall:
+    """The operation of a node that applies a primitive: the arguments' template (slots for
+    the symbolic inputs, constants as arrays) and the keyword parameters."""
+
+    _own_weights = ()
+    output_activation = None
+    _graph_op = True
+
+    def __init__(self, primitive, template, params):
+        self.primitive, self.template, self.params = primitive, template, params
+        self.name = primitive.name
+        self._differentiable = primitive.grad is not None
+
+    def _inner_graph(self, node, training):
+        return None
+
+    def arguments(self, inputs):
+        return [inputs[a.index] if isinstance(a, _Slot) else a for a in self.template]
+
+    def _forward(self, lowering, inputs, training):
+        primitive, params = self.primitive, self.params
+        args = self.arguments(inputs)
+        if primitive.view:
+            y = primitive.compute(*args, **params)
+            if np.shares_memory(y, args[0]):  # a view stays current as the input changes
+                return y, [], (args, [y])
+        probed = [_probe(a.shape, a.dtype) if isinstance(t, _Slot) else a
+                  for a, t in zip(args, self.template)]
+        specs = _specs(primitive, probed, params)
+        ys = [lowering.empty(shape, dtype) for shape, dtype in specs]
+        lower = getattr(primitive, "lower", None)
+        if lower is not None:
+            calls = lower(lowering, ys, args, **params)
+        elif primitive.into is not None:
+            calls = [(functools.partial(primitive.into, **params), (ys[0], *args))]
+        else:
+            calls = [(_store, (ys, primitive.compute, args, params))]
+        return (ys[0] if primitive.outputs == 1 else ys), calls, (args, ys)
+
+    def _backward(self, lowering, context, dy, need, fused):
+        args, ys = context
+        dys = [dy] if self.primitive.outputs == 1 else list(dy)
+        slots = [a for a in self.template if isinstance(a, _Slot)]
+        wanted = [False] * len(args)
+        for slot, flag in zip(slots, need):
+            position = self.template.index(slot)
+            wanted[position] = flag and np.dtype(args[position].dtype).kind == "f"
+        lower = getattr(self.primitive, "lower_grad", None)
+        if lower is not None:
+            grads, calls = lower(lowering, dys, args, ys, wanted, **self.params)
+        else:
+            grads = [lowering.empty(a.shape, a.dtype) if w else None
+                     for a, w in zip(args, wanted)]
+            calls = [(_store_grads, (self.primitive.grad, dys, args, ys, self.params, grads))]
+        return [grads[self.template.index(slot)] for slot in slots], calls
+
+
+def _store(outs, compute, args, params):
+    results = compute(*args, **params)
+    if len(outs) == 1:
+        outs[0][...] = results
+    else:
+        for out, result in zip(outs, results):
+            out[...] = result
+
+
+def _store_grads(grad, dys, args, ys, params, outs):
+    grads = grad(dys, args, ys, **params)
+    for out, gradient in zip(outs, grads):
+        if out is not None:
+            if gradient is None:
+                out.fill(0)
+            else:
+                out[...] = unbroadcast(gradient, out.shape)
+
+
+def unbroadcast(gradient, shape):
+    """`gradient` of a broadcast result summed back to an argument of `shape`."""
+    gradient = np.asarray(gradient)
+    if gradient.shape == tuple(shape):
+        return gradient
+    extra = gradient.ndim - len(shape)
+    if extra > 0:
+        gradient = gradient.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, (n, m) in enumerate(zip(shape, gradient.shape)) if n == 1 and m != 1)
+    if axes:
+        gradient = gradient.sum(axis=axes, keepdims=True)
+    return np.broadcast_to(gradient, shape)
+
+
+def _probe(shape, dtype, batch=None):
+    """Zeros of `shape` (None: `batch`) that take no memory."""
+    shape = tuple(batch if d is None else d for d in shape)
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
+def _specs(primitive, probes, params):
+    """[(shape, dtype)] of the outputs of `primitive` on `probes`."""
+    with np.errstate(all="ignore"):
+        results = primitive.compute(*probes, **params)
+    results = [results] if primitive.outputs == 1 else list(results)
+    return [(np.shape(r), np.asarray(r).dtype) for r in results]
+
+
+def _record(primitive, args, dtypes, params):
+    from .math import cast
+
+    inputs, template = [], []
+    for value, dtype in zip(args, dtypes):
+        if isinstance(value, Variable):
+            value = read_variable(value)
+        if isinstance(value, SymbolicTensor):
+            if dtype is not None and np.dtype(value.dtype) != dtype:
+                value = cast(value, dtype)
+            template.append(_Slot(len(inputs)))
+            inputs.append(value)
+        else:
+            try:
+                template.append(_array(value, dtype))
+            except TypeError as error:
+                raise TypeError(f"ops.{primitive.name}: {error}") from None
+    shapes = [inputs[a.index].shape for a in template if isinstance(a, _Slot)]
+
+    def probes(batch):
+        return [_probe(inputs[a.index].shape, inputs[a.index].dtype, batch)
+                if isinstance(a, _Slot) else a for a in template]
+    try:
+        first = _specs(primitive, probes(2), params)
+        batched = any(None in s for s in shapes)
+        second = _specs(primitive, probes(3), params) if batched else first
+    except (ValueError, IndexError, TypeError) as error:
+        shown = ", ".join(str(tuple(s)) for s in shapes)
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"ops.{primitive.name}: cannot apply to shapes {shown} (None: the batch): "
+                   f"{error}") from None
+    outputs = []
+    for (shape_a, dtype), (shape_b, _) in zip(first, second):
+        if len(shape_a) != len(shape_b):
+            raise ValueError(f"ops.{primitive.name}: its result's rank depends on the batch "
+                             f"size for inputs of shapes {shapes}")
+        shape = tuple(a if a == b else None for a, b in zip(shape_a, shape_b))
+        outputs.append(SymbolicTensor(shape, np.dtype(dtype).name, primitive.name))
+    Node(OpCall(primitive, template, params), inputs, outputs, [None] * len(inputs))
+    return outputs[0] if primitive.outputs == 1 else outputs
+
+
+# ---- Variables inside a traced call: reads and assignments ------------------------------------
+class VariableRead:
+    """The node reading a Variable: its value in the plan is the Variable's own array, and its
+    gradient goes to the Variable's slice of the model's gradient buffer."""
+
+    output_activation = None
+    _differentiable = True
+    _graph_op = _reads_state = True
+
+    def __init__(self, variable):
+        self.variable, self.name = variable, variable.path
+        self._own_weights = [variable]
+
+    def _inner_graph(self, node, training):
+        return None
+
+    def _forward(self, lowering, inputs, training):
+        return self.variable.value, [], None
+
+    def _backward(self, lowering, context, dy, need, fused):
+        grad, accumulate = lowering.grad(self.variable)
+        return [], [(np.add, (grad, dy, grad)) if accumulate else (np.copyto, (grad, dy))]
+
+
+def read_variable(variable):
+    tensor = SymbolicTensor(variable.shape, variable.dtype, variable.name)
+    Node(VariableRead(variable), [], [tensor], [])
+    return tensor
+
+
+class Assign:
+    """`variable.assign(tensor)` inside call(): in a training plan the value is written after
+    the backward pass (so the gradients see the values the forward pass read), otherwise at
+    its place in the forward pass."""
+
+    output_activation = None
+    _own_weights = ()
+    _differentiable = False
+    _graph_op = True
+
+    def __init__(self, variable):
+        self.variable, self.name = variable, f"assign {variable.path}"
+
+    def _inner_graph(self, node, training):
+        return None
+
+    def _forward(self, lowering, inputs, training):
+        call = (np.copyto, (self.variable.value, inputs[0]))
+        if lowering.effects is not None:
+            lowering.effects.append(call)
+            return [], [], None
+        return [], [call], None
+
+
+def record_assign(variable, value):
+    """Record `variable.assign(value)` in the call() being traced."""
+    from .math import cast
+
+    trace = current_trace()
+    if trace is None:
+        raise TypeError(f"assign: {variable.path} got a symbolic value outside a traced call()")
+    if tuple(value.shape) != tuple(variable.shape):
+        raise ValueError(f"assign: {variable.path} has shape {variable.shape}, received shape "
+                         f"{value.shape}")
+    if value.dtype != variable.dtype:
+        value = cast(value, variable.dtype)
+    node = Node(Assign(variable), [value], [], [None])
+    trace.effects.append(node)

@@ -1,0 +1,178 @@
+"""Products of nerve.ops (as keras.ops): matmul (batched, broadcasting), dot, einsum.
+
+A 2-D float matmul runs on the backend's gemm, forward and backward (dA = dY B^T,
+dB = A^T dY, written by gemm with transposed operands, no copies); other shapes use NumPy's
+matmul and the same formulas over the batch dimensions, summed back where they broadcast.
+"""
+import string
+import warnings
+
+import numpy as np
+
+from . import kernels
+from .core import Primitive, _store_grads, apply, unbroadcast
+from .math import multiply
+
+__all__ = ["matmul", "dot", "einsum", "tensordot"]
+
+
+def _gemm_ready(*arrays):
+    return (all(a.ndim == 2 and a.flags.c_contiguous for a in arrays)
+            and len({a.dtype for a in arrays}) == 1 and arrays[0].dtype.kind == "f")
+
+
+def _matmul_compute(a, b):
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f":
+        return kernels.matmul(a, b)
+    return np.matmul(a, b)
+
+
+def _matmul_grad(dys, args, ys):
+    a, b = args
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    dy = dys[0]
+    if a.ndim == 1:
+        dy = np.expand_dims(dy, -2)
+    if b.ndim == 1:
+        dy = np.expand_dims(dy, -1)
+    da = np.matmul(dy, np.swapaxes(b2, -1, -2))
+    db = np.matmul(np.swapaxes(a2, -1, -2), dy)
+    return [unbroadcast(da, a2.shape).reshape(a.shape), unbroadcast(db, b2.shape).reshape(b.shape)]
+
+
+def _lower_matmul(lowering, ys, args):
+    a, b = args
+    if _gemm_ready(a, b, ys[0]):
+        return [(lowering.backend.gemm, (ys[0], a, b))]
+    return [(np.matmul, (a, b, ys[0]))]
+
+
+def _lower_matmul_grad(lowering, dys, args, ys, wanted):
+    a, b = args
+    dy = dys[0]
+    if not _gemm_ready(a, b, dy):
+        grads = [lowering.empty(x.shape, x.dtype) if w else None for x, w in zip(args, wanted)]
+        return grads, [(_store_grads, (_matmul_grad, dys, args, ys, {}, grads))]
+    gemm, grads, calls = lowering.backend.gemm, [None, None], []
+    if wanted[0]:
+        grads[0] = lowering.empty(a.shape, a.dtype)
+        calls.append((gemm, (grads[0], dy, b, False, True)))
+    if wanted[1]:
+        grads[1] = lowering.empty(b.shape, b.dtype)
+        calls.append((gemm, (grads[1], a, dy, True, False)))
+    return grads, calls
+
+
+_MATMUL = Primitive("matmul", _matmul_compute, _matmul_grad)
+_MATMUL.lower, _MATMUL.lower_grad = _lower_matmul, _lower_matmul_grad
+
+
+def matmul(x1, x2, out=None, **deprecated):
+    """The matrix product, as np.matmul / keras.ops.matmul: batched over leading dimensions,
+    which broadcast. `out=` (2-D float arrays only) writes the result in place."""
+    if deprecated:
+        x1, x2 = _renamed(x1, x2, deprecated)
+    if out is not None:
+        return kernels.matmul(x1, x2, out=out)
+    return apply(_MATMUL, [x1, x2])
+
+
+def _renamed(x1, x2, given):
+    """matmul(a=..., b=...): the names of nerve before 0.3, kept with a warning."""
+    unknown = sorted(set(given) - {"a", "b"})
+    if unknown:
+        raise TypeError(f"ops.matmul: unexpected arguments {unknown}")
+    warnings.warn("ops.matmul(a=, b=) is deprecated: use matmul(x1, x2) as keras.ops does",
+                  DeprecationWarning, stacklevel=3)
+    return given.get("a", x1), given.get("b", x2)
+
+
+def dot(x1, x2):
+    """np.dot: a product over the last axis of x1 and the second-to-last of x2 (the last when
+    x2 is 1-D); scalars multiply."""
+    n1, n2 = len(np.shape(x1)), len(np.shape(x2))
+    if n1 == 0 or n2 == 0:
+        return multiply(x1, x2)
+    if n1 <= 2 and n2 <= 2:
+        return matmul(x1, x2)
+    letters = iter(string.ascii_letters)
+    left = [next(letters) for _ in range(n1)]
+    right = [next(letters) for _ in range(n2)]
+    contracted = -2 if n2 >= 2 else -1
+    right[contracted] = left[-1]
+    out = left[:-1] + [r for i, r in enumerate(right) if i != n2 + contracted]
+    return einsum(f"{''.join(left)},{''.join(right)}->{''.join(out)}", x1, x2)
+
+
+def tensordot(x1, x2, axes=2):
+    if isinstance(axes, (int, np.integer)):
+        n1 = len(np.shape(x1))
+        axes = (list(range(n1 - int(axes), n1)), list(range(int(axes))))
+    first, second = ([a] if isinstance(a, (int, np.integer)) else list(a) for a in axes)
+    n1, n2 = len(np.shape(x1)), len(np.shape(x2))
+    letters = iter(string.ascii_letters)
+    left = [next(letters) for _ in range(n1)]
+    right = [next(letters) for _ in range(n2)]
+    for i, j in zip(first, second):
+        right[j % n2] = left[i % n1]
+    out = [c for i, c in enumerate(left) if i not in {a % n1 for a in first}]
+    out += [c for j, c in enumerate(right) if j not in {a % n2 for a in second}]
+    return einsum(f"{''.join(left)},{''.join(right)}->{''.join(out)}", x1, x2)
+
+
+def _explicit(subscripts, ndims):
+    """Subscripts with the ellipsis spelled out and an explicit output (NumPy's implicit
+    output: the letters used once, in order, after the ellipsis dimensions)."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ndims):
+        raise ValueError(f"{subscripts!r} names {len(terms)} operands, received {len(ndims)}")
+    spare = [c for c in string.ascii_letters if c not in subscripts]
+    width = max((n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t),
+                default=0)
+    ellipsis = "".join(spare[:width])
+    spelled = []
+    for term, ndim in zip(terms, ndims):
+        if "..." in term:
+            count = ndim - len(term.replace("...", ""))
+            term = term.replace("...", ellipsis[width - count:] if count else "")
+        if len(set(term)) != len(term):
+            raise ValueError(f"repeated indices within one operand ({term!r}) are not supported")
+        spelled.append(term)
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        joined = "".join(spelled)
+        output = ellipsis + "".join(sorted(c for c in set(joined) if joined.count(c) == 1
+                                           and c not in ellipsis))
+    return spelled, output
+
+
+def _einsum_grad(dys, args, ys, terms, output):
+    grads = []
+    for k, (term, arg) in enumerate(zip(terms, args)):
+        others = [t for i, t in enumerate(terms) if i != k]
+        available = set(output).union(*others)
+        reduced = "".join(c for c in term if c in available)
+        spec = ",".join([output] + others) + "->" + reduced
+        grad = np.einsum(spec, dys[0], *[a for i, a in enumerate(args) if i != k])
+        for position, c in enumerate(term):  # letters summed within this operand only
+            if c not in available:
+                grad = np.expand_dims(grad, position)
+        grads.append(np.broadcast_to(grad, arg.shape))
+    return grads
+
+
+_EINSUM = Primitive("einsum", lambda *xs, terms, output: np.einsum(
+    ",".join(terms) + "->" + output, *xs), _einsum_grad)
+
+
+def einsum(subscripts, *operands):
+    """np.einsum for one or more operands without repeated indices in one operand."""
+    try:
+        terms, output = _explicit(subscripts, [len(np.shape(x)) for x in operands])
+    except ValueError as error:
+        raise ValueError(f"ops.einsum: {error}") from None
+    return apply(_EINSUM, list(operands), terms=tuple(terms), output=output)
