@@ -30,3 +30,36 @@ def central_difference(f, x, eps=1e-6):
         flat[i] = orig
         gflat[i] = (up - down) / (2 * eps)
     return grad
+
+
+def plan_gradients(fn, arrays, cotangent_seed=0):
+    """(value, gradients) of s = sum(fn(*arrays) * r) for a fixed random r, computed by a
+    compiled nerve training plan on the active backend: the arrays become weights of a layer
+    whose call() is fn, traced once, and train_on_batch (learning rate 0) runs the plan's
+    backward pass, which leaves d s / d array in each weight's gradient buffer."""
+    import nerve
+    from nerve import ops
+
+    dtype = np.dtype(arrays[0].dtype).name
+    cotangent = {}
+
+    class Probe(nerve.layers.Layer):
+        def build(self, input_shape):
+            self.values = [self.add_weight(shape=a.shape, initializer="zeros", dtype=dtype,
+                                           name=f"arg{i}") for i, a in enumerate(arrays)]
+
+        def call(self, x):
+            result = fn(*self.values)
+            if "r" not in cotangent:
+                rng = np.random.default_rng(cotangent_seed)
+                cotangent["r"] = rng.uniform(0.5, 1.5, result.shape).astype(result.dtype)
+            total = ops.sum(ops.multiply(result, cotangent["r"]))
+            return ops.multiply(x, total)
+
+    inputs = nerve.Input(shape=(1,), dtype=dtype)
+    model = nerve.Model(inputs, Probe(dtype=dtype)(inputs))
+    for variable, array in zip(model.weights, arrays):
+        variable.assign(array)
+    model.compile(optimizer=nerve.optimizers.SGD(learning_rate=0.0), loss=lambda t, p: p)
+    value = model.train_on_batch(np.ones((1, 1), dtype), np.zeros((1, 1), dtype))
+    return value, [np.array(v._grad) for v in model.weights]

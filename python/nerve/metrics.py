@@ -5,9 +5,10 @@ a value is asked for; accumulating chunk by chunk equals Keras's per-batch accum
 """
 import numpy as np
 
-from . import utils
+from . import registration, utils
+from .variables import Variable
 
-__all__ = ["Metric", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+__all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "Precision", "Recall", "AUC", "MeanSquaredError", "MeanAbsoluteError", "get",
            "serialize", "deserialize"]
 
@@ -24,11 +25,35 @@ def _like(y_true, y_pred):
 
 
 class Metric(utils.Configurable):
+    """A metric's state, update_state(y_true, y_pred, sample_weight=None), result() and
+    reset_state(). A user's subclass keeps its state in add_weight variables (reset to zeros
+    by the default reset_state) and updates them with nerve.ops, on arrays."""
+
     _config_keys = ("name",)
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, dtype=None):
         self.name = name or _default_name(type(self))
-        self.reset_state()
+        self.dtype = utils.standardize_dtype(dtype or utils.floatx())
+        self._variables = []
+
+    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None):
+        """A state Variable, reset to zeros by reset_state()."""
+        from . import initializers
+
+        shape = tuple(shape)
+        dtype = np.dtype(dtype or self.dtype)
+        value = np.asarray(initializers.get(initializer)(shape, dtype.name), dtype)
+        variable = Variable(value, name or f"variable_{len(self._variables)}", None, False)
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
+    def reset_state(self):
+        for variable in self._variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The metric over this data alone (the state is left untouched)."""
@@ -37,8 +62,55 @@ class Metric(utils.Configurable):
         return fresh.result()
 
 
+class MeanMetricWrapper(Metric):
+    """The mean over all samples seen of fn(y_true, y_pred) (per-sample values), named after
+    the function: what Keras makes of a function in compile(metrics=[...])."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"fn: expected a function, received {type(fn).__name__}")
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
+        self.fn, self._fn_kwargs = fn, kwargs
+        self.reset_state()
+
+    def reset_state(self):
+        self._total, self._count = 0.0, 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        from .losses import _same_rank
+
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(_same_rank(np.asarray(y_true), y_pred), y_pred.dtype)
+        values = np.asarray(self.fn(y_true, y_pred, **self._fn_kwargs), np.float64)
+        values = values.reshape(len(y_pred), -1).mean(axis=1) if values.ndim else values
+        if sample_weight is None:
+            self._total += float(np.sum(values))
+            self._count += values.size
+        else:
+            weights = np.broadcast_to(np.asarray(sample_weight, np.float64).reshape(-1),
+                                      values.shape)
+            self._total += float(np.dot(values.reshape(-1), weights.reshape(-1)))
+            self._count += float(weights.sum())
+
+    def result(self):
+        return self._total / self._count if self._count else 0.0
+
+    def get_config(self):
+        return {"name": self.name, "fn": registration.get_registered_name(self.fn),
+                **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(registration.function_named(config.pop("fn"), "metric"), **config)
+
+
 class _MeanMetric(Metric):
     """Weighted mean of a per-sample value."""
+
+    def __init__(self, name=None):
+        super().__init__(name)
+        self.reset_state()
 
     def reset_state(self):
         self._total, self._count = 0.0, 0.0
@@ -100,6 +172,7 @@ class _ConfusionMetric(Metric):
     def __init__(self, thresholds=None, name=None):
         self.thresholds = 0.5 if thresholds is None else float(thresholds)
         super().__init__(name)
+        self.reset_state()
 
     def reset_state(self):
         self._tp = self._fp = self._fn = 0.0
@@ -130,6 +203,10 @@ class Recall(_ConfusionMetric):
 class AUC(Metric):
     """Area under the ROC curve, exact: computed from every stored score (ties count half),
     where Keras interpolates over 200 thresholds."""
+
+    def __init__(self, name=None):
+        super().__init__(name)
+        self.reset_state()
 
     def reset_state(self):
         self._scores, self._labels, self._weights = [], [], []
@@ -166,7 +243,7 @@ def _default_name(cls):
 
 _CLASSES = (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, Precision, Recall,
             AUC, MeanSquaredError, MeanAbsoluteError)
-_REGISTRY = {**{cls.__name__: cls for cls in _CLASSES},
+_REGISTRY = {**{cls.__name__: cls for cls in _CLASSES}, "MeanMetricWrapper": MeanMetricWrapper,
              **{_default_name(cls): cls for cls in _CLASSES},
              "mse": MeanSquaredError, "mae": MeanAbsoluteError}
 _ACCURACY = ("accuracy", "acc")
@@ -174,13 +251,18 @@ serialize = utils.serialize
 
 
 def get(identifier):
-    """A Metric from a Keras name ("precision", "mae"), an instance or a config dict.
+    """A Metric from a Keras name ("precision", "mae"), an instance, a config dict, a Metric
+    subclass or a function fn(y_true, y_pred) -> per-sample values (averaged over batches).
     "accuracy" depends on the loss and output shape: see resolve()."""
+    if callable(identifier) and not isinstance(identifier, (type, Metric)):
+        return MeanMetricWrapper(identifier)
     if isinstance(identifier, str) and identifier.lower() in _ACCURACY:
         raise ValueError(f"{identifier!r} depends on the model's loss and outputs; "
                          f"models resolve it with nerve.metrics.resolve")
     metric = utils.lookup(identifier, _REGISTRY, "metric", Metric)
-    if isinstance(identifier, str):
+    if not isinstance(metric, Metric):  # the registered name of a user's function
+        return MeanMetricWrapper(metric)
+    if isinstance(identifier, str) and identifier in _REGISTRY:
         metric.name = identifier  # Keras names a metric after its string: history["mae"]
     return metric
 

@@ -8,7 +8,7 @@ import contextlib
 import threading
 
 __all__ = ["register_keras_serializable", "get_registered_name", "get_registered_object",
-           "custom_object_scope", "register_builtin"]
+           "custom_object_scope", "register_builtin", "function_named"]
 
 _BUILTIN = {}  # class name -> class, for nerve's layers and models
 _CUSTOM = {}  # registered name -> class or function
@@ -67,3 +67,12 @@ def get_registered_object(name, module_objects=None):
             return table[name]
     short = name.split(">")[-1]
     return scoped.get(short)
+
+
+def function_named(name, kind, fallback=None):
+    """The user's function a configuration names (a loss or metric function), or ValueError."""
+    found = get_registered_object(name) or (fallback or {}).get(name)
+    if not callable(found):
+        raise ValueError(f"{kind} function {name!r} is unknown: register it with "
+                         f"nerve.saving.register_keras_serializable() or pass custom_objects")
+    return found

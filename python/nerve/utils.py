@@ -99,7 +99,11 @@ def lookup(identifier, registry, kind, base):
 
 
 def _registered(name, registry, kind):
+    from . import registration
+
     found = registry.get(name, registry.get(str(name).lower()))
+    if found is None:  # a user's class or function, registered or in a custom_object_scope
+        found = registration.get_registered_object(name)
     if found is None:
         raise ValueError(f"Unknown {kind} {name!r}; valid: {', '.join(sorted(registry))}")
     return found
@@ -107,7 +111,8 @@ def _registered(name, registry, kind):
 
 def serialize(obj):
     """{"class_name", "config"} of a configurable object (Keras's serialization format)."""
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    from . import registration
+    return {"class_name": registration.get_registered_name(obj), "config": obj.get_config()}
 
 
 class Configurable:

@@ -14,17 +14,22 @@ __all__ = ["Graph", "Step", "expand"]
 class Graph:
     """inputs, outputs: flat lists of SymbolicTensors; nodes: those between, in order."""
 
-    def __init__(self, inputs, outputs, owner="model"):
+    def __init__(self, inputs, outputs, owner="model", effects=(), losses=()):
+        """effects: nodes with no outputs that must run (variable assignments); losses:
+        scalar tensors added to the model's loss (Layer.add_loss)."""
         self.inputs, self.outputs = list(inputs), list(outputs)
+        self.effects, self.losses = list(effects), list(losses)
         for tensor in self.inputs + self.outputs:
             if not isinstance(tensor, SymbolicTensor):
                 raise TypeError(f"{owner}: inputs and outputs must be symbolic tensors (from "
                                 f"nerve.Input and layer calls), received {type(tensor).__name__}")
-        self.nodes = _topological_nodes(self.inputs, self.outputs, owner)
+        roots = self.outputs + self.losses + [t for node in self.effects for t in node.inputs]
+        self.nodes = _topological_nodes(self.inputs, roots, owner) + self.effects
 
     @property
     def layers(self):
-        """The operations of the nodes, each once, in order (input layers first)."""
+        """The layers of the nodes, each once, in order (input layers first); nerve.ops
+        calls are nodes too, but not layers."""
         seen, found = set(), []
         for tensor in self.inputs:
             layer = tensor.node.operation
@@ -32,6 +37,8 @@ class Graph:
                 seen.add(id(layer))
                 found.append(layer)
         for node in self.nodes:
+            if getattr(node.operation, "_graph_op", False):
+                continue
             if id(node.operation) not in seen:
                 seen.add(id(node.operation))
                 found.append(node.operation)
@@ -47,6 +54,8 @@ def _topological_nodes(inputs, outputs, owner):
         if id(tensor) in input_ids:
             return None
         node = tensor.node
+        if node is not None and getattr(node.operation, "_reads_state", False):
+            return node  # a Variable read: a node with no inputs
         if node is None or not node.inputs:
             name = tensor.name or getattr(getattr(node, "operation", None), "name", "?")
             raise ValueError(f"{owner}: the outputs depend on the input {name!r}, which is "
@@ -84,9 +93,10 @@ class Step:
         self.structure, self.training = structure, training
 
 
-def expand(graph, training):
-    """(steps, input keys, output keys) of `graph` for a plan whose mode is `training`."""
-    steps = []
+def expand(graph, training, input_keys=None):
+    """(steps, input keys, output keys, added-loss keys) of `graph` for a plan whose mode is
+    `training`; `input_keys` names the graph's inputs (default: keys of their own)."""
+    steps, loss_keys = [], []
 
     def run(graph, scope, bound, training):
         def key(tensor):
@@ -105,8 +115,10 @@ def expand(graph, training):
             run(inner, inner_scope, inner_bound, forced)
             for outer, result in zip(node.outputs, inner.outputs):
                 bound[id(outer)] = inner_bound.get(id(result)) or (inner_scope, id(result))
+        loss_keys.extend(key(t) for t in graph.losses)
 
-    top = {}
+    inputs = input_keys or [((), id(t)) for t in graph.inputs]
+    top = {id(t): k for t, k in zip(graph.inputs, inputs)} if input_keys else {}
     run(graph, (), top, bool(training))
     keys = [top.get(id(t)) or ((), id(t)) for t in graph.outputs]
-    return steps, [((), id(t)) for t in graph.inputs], keys
+    return steps, inputs, keys, loss_keys

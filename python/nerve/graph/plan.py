@@ -59,10 +59,13 @@ class Lowering:
     """What an operation sees while it is lowered: the backend, an allocator for its buffers
     (`empty`, `empty_like`) and the gradient buffer of each of its weights (`grad`)."""
 
-    def __init__(self, backend, pool):
+    def __init__(self, backend, pool, defer_effects):
         self.backend, self._pool = backend, pool
         self.allocated = []
         self._weights_seen = set()
+        # Variable assignments in a training plan wait for the backward pass: effects
+        # collects them (None: they run where they are).
+        self.effects = [] if defer_effects else None
 
     def empty(self, shape, dtype):
         array = self._pool.take(tuple(shape), dtype)
@@ -110,19 +113,24 @@ class Plan:
     def __init__(self, model, backend, batch, mode):
         training = mode in ("train", "forward_train")
         graph = model._graph_for(training)
-        steps, input_keys, output_keys = expand(graph, training)
+        steps, input_keys, output_keys, loss_keys = expand(graph, training)
         pool = _Pool()
-        lowering = Lowering(backend, pool)
+        lowering = Lowering(backend, pool, defer_effects=mode == "train")
         live = _Liveness(pool)
         self.xs = [np.empty((batch,) + tuple(t.shape[1:]), t.dtype)
                    for t in graph.inputs]
         values = dict(zip(input_keys, self.xs))
+        custom = {}
+        if mode in ("test", "train"):
+            loss_keys += self._expand_custom_losses(model, graph, output_keys, steps, values,
+                                                    custom, batch, training)
         uses = {}
         for step in steps:
             for key in step.inputs:
                 uses[key] = uses.get(key, 0) + 1
         # Training keeps every forward value: the backward pass reads them.
-        keep_all, outputs = mode == "train", set(output_keys)
+        keep_all = mode == "train"
+        outputs = set(output_keys) | set(loss_keys) | {v for _, v in custom.values()}
         self.forward, contexts, producers = [], [], {}
         for index, step in enumerate(steps):
             lowering.allocated = []
@@ -141,51 +149,90 @@ class Plan:
                     live.drop(key)
         self.ys = [values[key] for key in output_keys]
         self.x, self.y = self.xs[0], self.ys[0]
+        self.added_losses = [values[key] for key in loss_keys]
         if mode in ("predict", "forward_train"):
             return
-        self._lower_losses(model, steps, contexts, producers, output_keys, batch)
+        self._lower_losses(model, backend.loss, steps, contexts, producers, output_keys, custom,
+                           values, batch)
         if mode == "train":
-            self.backward = self._lower_backward(model, lowering, live, steps, contexts,
-                                                 values, input_keys, output_keys)
+            seeds = [(key, np.empty((), values[key].dtype)) for key in loss_keys]
+            self.backward = [(seed.fill, (1.0,)) for _, seed in seeds]
+            self.backward += self._lower_backward(model, lowering, live, steps, contexts,
+                                                  values, input_keys, seeds)
+            self.backward += lowering.effects
 
-    def _lower_losses(self, model, steps, contexts, producers, output_keys, batch):
-        """Per output: the loss kernel's input (the logits when fused), kind, targets, and the
-        gradient buffer it writes."""
+    @staticmethod
+    def _expand_custom_losses(model, graph, output_keys, steps, values, custom, batch,
+                              training):
+        """Append the steps of each output's custom loss (a traced function of y_true and
+        y_pred) to `steps`; custom[output index] = (targets key, per-sample values key)."""
+        added = []
+        for index, (key, loss) in enumerate(zip(output_keys, model._output_losses)):
+            if loss is None or loss.kind is not None:
+                continue
+            output = graph.outputs[index]
+            target_shape = model._target_shape(index)
+            loss_graph = loss._graph(output, target_shape)
+            targets_key = ("targets", index)
+            values[targets_key] = np.empty((batch,) + tuple(target_shape), output.dtype)
+            more, _, (values_key,), more_losses = expand(loss_graph, training,
+                                                         [targets_key, key])
+            steps += more
+            added += more_losses
+            custom[index] = (targets_key, values_key)
+        return added
+
+    def _lower_losses(self, model, backend_loss, steps, contexts, producers, output_keys, custom,
+                      values, batch):
+        """Per output: the loss kernel's input (the logits when fused; a custom loss's
+        per-sample values), kind, targets, and the gradient buffer it writes."""
         read = {key for step in steps for key in step.inputs}
         self.losses, self.fused = [], set()
-        for key, y, loss in zip(output_keys, self.ys, model._output_losses):
+        for index, (key, y, loss) in enumerate(zip(output_keys, self.ys, model._output_losses)):
             if loss is None:
                 self.losses.append(None)
                 continue
-            index = producers.get(key)
-            operation = steps[index].operation if index is not None else None
-            fused = (index is not None and key not in read and len(steps[index].outputs) == 1
-                     and not loss.from_logits
+            if index in custom:
+                targets_key, values_key = custom[index]
+                per_sample = values[values_key]
+                self.losses.append(_OutputLoss(
+                    values_key, per_sample, "custom", 1.0, values[targets_key],
+                    np.empty(per_sample.shape, per_sample.dtype), mean_loss))
+                continue
+            position = producers.get(key)
+            operation = steps[position].operation if position is not None else None
+            fused = (position is not None and key not in read
+                     and len(steps[position].outputs) == 1 and not loss.from_logits
                      and loss.kind in _FUSED_LOSSES.get(operation.output_activation, ()))
             if fused:
-                self.fused.add(index)
+                self.fused.add(position)
             targets = (np.empty(batch, np.int64) if loss.sparse else np.empty(y.shape, y.dtype))
             self.losses.append(_OutputLoss(
-                operation._logits(contexts[index]) if fused else y, loss.kernel_kind(fused),
-                loss.delta, targets, np.empty(y.shape, y.dtype)))
+                key, operation._logits(contexts[position]) if fused else y,
+                loss.kernel_kind(fused), loss.delta, targets, np.empty(y.shape, y.dtype),
+                backend_loss))
         self.weights = np.empty(batch, model.dtype)
-        self.loss_input, self.targets = self.losses[0].input, self.losses[0].targets
-        self.loss_kind, self.delta, self.grad = (self.losses[0].kind, self.losses[0].delta,
-                                                 self.losses[0].grad)
+        first = self.losses[0]
+        self.loss_input, self.targets, self.loss_function = first.input, first.targets, \
+            first.function
+        self.loss_kind, self.delta, self.grad = first.kind, first.delta, first.grad
 
     def _lower_backward(self, model, lowering, live, steps, contexts, values, input_keys,
-                        output_keys):
+                        seeds):
         trainable = model._trainable_ids()
         requires = dict.fromkeys(input_keys, False)
         for step in steps:
             own = any(id(v) in trainable for v in step.operation._own_weights)
             flag = own or any(requires.get(k, False) for k in step.inputs)
-            requires.update((k, flag) for k in step.outputs)
+            requires.update((k, flag and getattr(step.operation, "_differentiable", True))
+                            for k in step.outputs)
         pending = {}
-        for key, output_loss in zip(output_keys, self.losses):
-            if output_loss is not None and requires.get(key, False):
-                pending.setdefault(key, []).append(output_loss.grad)
-                live.hold(("grad", key, 0), [output_loss.grad])
+        seeds = seeds + [(part.key, part.grad) for part in self.losses if part is not None]
+        for key, grad in seeds:
+            if requires.get(key, False):
+                count = len(pending.setdefault(key, []))
+                pending[key].append(grad)
+                live.hold(("grad", key, count), [grad])
         calls = []
         for index in range(len(steps) - 1, -1, -1):
             step = steps[index]
@@ -222,7 +269,7 @@ class Plan:
             calls.append((zero.fill, (0,)))
             live.hold(("grad", key, "sum"), [zero])
             return zero
-        if len(parts) == 1 and live.exclusive(parts[0]):
+        if len(parts) == 1 and live.exclusive(parts[0]) and parts[0].flags.c_contiguous:
             return parts[0]
         total = lowering.empty(parts[0].shape, parts[0].dtype)
         live.hold(("grad", key, "sum"), [total])
@@ -235,8 +282,26 @@ class Plan:
 
 
 class _OutputLoss:
-    __slots__ = ("input", "kind", "delta", "targets", "grad")
+    """One output's loss: function(grad, input, targets, kind, weights, delta) -> the batch
+    mean (the backend's loss kernel, or mean_loss after a custom loss's steps); its gradient
+    seeds the backward pass at value `key`."""
 
-    def __init__(self, loss_input, kind, delta, targets, grad):
-        self.input, self.kind, self.delta, self.targets, self.grad = (loss_input, kind, delta,
-                                                                      targets, grad)
+    __slots__ = ("key", "input", "kind", "delta", "targets", "grad", "function")
+
+    def __init__(self, key, loss_input, kind, delta, targets, grad, function):
+        self.key, self.input, self.kind, self.delta = key, loss_input, kind, delta
+        self.targets, self.grad, self.function = targets, grad, function
+
+
+def mean_loss(grad, values, targets, kind, weights, delta):
+    """Keras's "sum_over_batch_size" of per-sample losses: sum(w * values) / values.size;
+    writes d(mean)/d(values) into grad when given."""
+    size = max(values.size, 1)
+    if weights is None or values.ndim == 0:
+        if grad is not None:
+            grad.fill(1.0 / size)
+        return float(values.sum()) / size
+    scale = weights.reshape((-1,) + (1,) * (values.ndim - 1))
+    if grad is not None:
+        np.multiply(np.broadcast_to(scale, values.shape), 1.0 / size, out=grad)
+    return float(np.sum(values * scale)) / size

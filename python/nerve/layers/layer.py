@@ -19,6 +19,7 @@ from .. import initializers, utils
 from ..backend import get_backend
 from ..graph import Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_like, structure_of
 from ..graph.plan import Plan
+from ..ops.core import tracing
 from ..variables import Variable
 
 __all__ = ["Layer", "unique_name"]
@@ -46,6 +47,18 @@ def shape_tuple(value, name):
     except TypeError:
         pass
     raise ValueError(f"{name}: expected a tuple of positive ints such as (8,), received {value!r}")
+
+
+def _weight_shape(value):
+    """A weight's shape: a tuple of ints >= 0 (() or None: a scalar)."""
+    try:
+        shape = () if value is None else (value,) if isinstance(value, (int, np.integer)) \
+            else tuple(value)
+        if all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+            return tuple(int(d) for d in shape)
+    except TypeError:
+        pass
+    raise ValueError(f"shape: expected a tuple of ints >= 0 such as (8, 4), received {value!r}")
 
 
 def _format_shapes(shapes):
@@ -104,17 +117,37 @@ class Layer:
         return found
 
     # -- weights, in Keras order: the layer's own, then its sublayers'
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
-                   regularizer=None, name=None):
-        """A new Variable of `shape`, initialised now; `regularizer` adds to the loss."""
-        from .. import regularizers
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """A new Variable of `shape`, initialised now (default glorot_uniform; zeros for a
+        scalar); `regularizer` adds to the loss, `constraint` projects the weight after each
+        optimizer step; trainable=False makes state that call() may update with assign."""
+        from .. import constraints, regularizers
 
-        shape = () if shape is None else tuple(int(d) for d in shape)
-        value = initializers.get(initializer)(shape, utils.standardize_dtype(dtype or self.dtype))
-        variable = Variable(np.asarray(value), name or f"variable_{len(self._weights_list)}",
-                            self, trainable, regularizers.get(regularizer))
+        shape = _weight_shape(shape)
+        dtype = utils.standardize_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "zeros" if not shape else "glorot_uniform"
+        value = initializers.get(initializer)(shape, dtype)
+        variable = Variable(np.array(value, dtype=dtype), name or
+                            f"variable_{len(self._weights_list)}", self, trainable,
+                            regularizers.get(regularizer), constraints.get(constraint))
         self._weights_list.append(variable)
         return variable
+
+    def add_loss(self, loss):
+        """Add `loss` (a tensor computed in call(), summed if not a scalar) to the model's
+        loss, as an activity regularizer does."""
+        from ..ops import sum as reduce_sum
+        from ..ops.core import current_trace
+
+        trace = current_trace()
+        if trace is None or not isinstance(loss, SymbolicTensor):
+            raise ValueError(f"{self.name}: add_loss() takes a tensor computed from the inputs "
+                             f"inside call(); for a penalty on weights pass a regularizer to "
+                             f"add_weight")
+        trace.losses.append(reduce_sum(loss) if loss.ndim else loss)
 
     @property
     def _own_weights(self):
@@ -231,16 +264,19 @@ class Layer:
         if key not in self._traces:
             sources = [_source(t.shape, t.dtype) for t in leaves]
             inputs = sources[0] if structure is None else pack_like(structure, sources)
-            if "training" in inspect.signature(self.call).parameters:
-                result = self.call(inputs, training=bool(training))
-            else:
-                result = self.call(inputs)
+            with tracing() as trace:
+                if "training" in inspect.signature(self.call).parameters:
+                    result = self.call(inputs, training=bool(training))
+                else:
+                    result = self.call(inputs)
             outputs = flatten(result)
             if not all(isinstance(t, SymbolicTensor) for t in outputs):
-                raise TypeError(f"{self.name}: call() must return the results of layer calls "
-                                f"(symbolic tensors while tracing)")
+                raise TypeError(f"{self.name}: call() must return tensors computed from its "
+                                f"inputs with layers or nerve.ops, received "
+                                f"{[type(t).__name__ for t in outputs]}")
             structure = None if isinstance(result, SymbolicTensor) else structure_of(result)
-            self._traces[key] = (Graph(sources, outputs, self.name), structure)
+            self._traces[key] = (Graph(sources, outputs, self.name, trace.effects,
+                                       trace.losses), structure)
         return self._traces[key]
 
     def _inner_graph(self, node, training):

@@ -10,8 +10,13 @@ import numbers
 
 import numpy as np
 
-from .. import losses, optimizers
+from .. import losses, optimizers, registration
 from .. import metrics as metrics_module
+
+
+def _is_function(value):
+    """A user's loss or metric function, recorded in a configuration by its registered name."""
+    return callable(value) and not isinstance(value, type) and not hasattr(value, "get_config")
 
 
 def _is_loss_config(value):
@@ -177,6 +182,8 @@ class Compiling:
                 return [loss_config(v) for v in value]
             if value is None or isinstance(value, str):
                 return value
+            if _is_function(value):
+                return registration.get_registered_name(value)
             return losses.serialize(losses.get(value))
 
         def metric_config(value):
@@ -184,6 +191,8 @@ class Compiling:
                 return {k: metric_config(v) for k, v in value.items()}
             if isinstance(value, list):
                 return [metric_config(v) for v in value]
+            if _is_function(value):
+                return registration.get_registered_name(value)
             return value if isinstance(value, str) else metrics_module.serialize(value)
 
         config = {"optimizer": optimizers.serialize(self.optimizer),

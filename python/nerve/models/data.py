@@ -54,6 +54,27 @@ def as_targets(y, loss, outputs, rows, dtype, name="y"):
     return array
 
 
+def as_custom_targets(y, sample_shape, rows, dtype, name="y"):
+    """y for a custom loss: floats, in the output's sample shape when it holds as many values;
+    else with Keras's rank rule (one value per row gains a last axis of 1 against outputs of
+    rank 2 or more; a last axis of 1 beyond the output's rank is dropped)."""
+    array = _as_numeric(y, name)
+    if array.ndim == 0 or len(array) != rows:
+        received = len(array) if array.ndim else "a scalar"
+        raise ValueError(f"x and {name}: expected the same number of samples, received {rows} "
+                         f"and {received}")
+    sample_shape = tuple(sample_shape)
+    if array[0].size == int(np.prod(sample_shape)):
+        array = array.reshape((rows,) + sample_shape)
+    elif array.ndim == len(sample_shape):
+        array = array[..., None]
+    elif array.ndim == len(sample_shape) + 2 and array.shape[-1] == 1:
+        array = array[..., 0]
+    array = np.ascontiguousarray(array, dtype=dtype)
+    _require_finite(array, name)
+    return array
+
+
 def as_sample_weights(sample_weight, class_weight, y, rows, dtype):
     """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None."""
     if sample_weight is None and class_weight is None:

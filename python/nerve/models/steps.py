@@ -47,16 +47,19 @@ class Running:
 
 def _loss_calls(plan, backend, loss_weights, output_sums):
     """compute(weights, targets) -> total loss, writing each output's gradient (scaled by its
-    loss weight) and adding each output's loss to output_sums (when given)."""
-    loss = backend.loss
+    loss weight) and adding each output's loss to output_sums (when given), plus the losses
+    layers added (add_loss)."""
     parts = [(i, p, float(w)) for i, (p, w) in enumerate(zip(plan.losses, loss_weights))
              if p is not None]
+    added = plan.added_losses
 
     def compute(weights, batch, train):
         total = 0.0
+        for value in added:
+            total += float(value)
         for index, part, weight in parts:
-            value = loss(part.grad if train else None, part.input, part.targets, part.kind,
-                         weights, part.delta)
+            value = part.function(part.grad if train else None, part.input, part.targets,
+                                  part.kind, weights, part.delta)
             if train and weight != 1.0:
                 np.multiply(part.grad, weight, out=part.grad)
             total += weight * value
@@ -77,7 +80,8 @@ def train_step_function(plan, backend, xs, ys, weights, predictions, regularizat
     if len(xs) == 1 and output_sums is None and loss_weights == [1.0]:
         take_x, take_y, xb, yb = xs[0].take, ys[0].take, plan.x, plan.targets
         grad, loss_input, kind, delta = plan.grad, plan.loss_input, plan.loss_kind, plan.delta
-        loss, (kept, out) = backend.loss, keep[0] if keep else (None, None)
+        loss, (kept, out) = plan.loss_function, keep[0] if keep else (None, None)
+        added = plan.added_losses
 
         def step(rows, start):
             take_x(rows, 0, xb, "clip")
@@ -87,6 +91,8 @@ def train_step_function(plan, backend, xs, ys, weights, predictions, regularizat
             for function, args in forward:
                 function(*args)
             value = loss(grad, loss_input, yb, kind, wb, delta)
+            for extra in added:
+                value += float(extra)
             for function, args in backward:
                 function(*args)
             if regularization is not None:

@@ -20,7 +20,7 @@ from .. import utils
 from ..backend import get_backend
 from ..graph.plan import Plan
 from . import compiling, steps
-from .data import as_inputs, as_sample_weights, as_targets
+from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
 
 _CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
 _MODELS = weakref.WeakSet()  # whose plan locks a forked child must not inherit held
@@ -62,6 +62,7 @@ class Trainer(compiling.Compiling):
         self._params = self._grads = None
         self._packed, self._trainable_size, self._variable_grads = [], 0, []
         self._trainable_id_set = set()
+        self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
 
     # ---- the flat buffers ---------------------------------------------------------------------
     def _pack(self):
@@ -124,8 +125,22 @@ class Trainer(compiling.Compiling):
         if self._trainable_size == 0:
             return lambda: None
         size = self._trainable_size
-        return self.optimizer.bind(backend, self._params[:size], self._grads[:size],
+        step = self.optimizer.bind(backend, self._params[:size], self._grads[:size],
                                    self._variable_grads)
+        constrained = [(v.value, v.constraint) for v in self.trainable_weights
+                       if v.constraint is not None]
+        if not constrained:
+            return step
+
+        def constrained_step():  # Keras projects the weights after each update
+            step()
+            for value, constraint in constrained:
+                value[...] = constraint(value)
+        return constrained_step
+
+    def _target_shape(self, index):
+        """The per-sample shape of output `index`'s targets, as its custom loss sees them."""
+        return self._target_shapes.get(index, tuple(self.outputs[index].shape[1:]))
 
     # ---- data ---------------------------------------------------------------------------------
     def _inputs(self, x, name="x"):
@@ -189,10 +204,22 @@ class Trainer(compiling.Compiling):
             elif value is None:
                 raise ValueError(f"{label}: expected targets for output {names[index]!r}, "
                                  f"which has a loss")
+            elif loss.kind is None:
+                targets.append(self._custom_targets(index, value, rows, label))
             else:
                 targets.append(as_targets(value, loss, self.outputs[index].shape[-1], rows,
                                           self.dtype, label))
         return targets
+
+    def _custom_targets(self, index, value, rows, label):
+        """Targets of a custom loss, shaped as Keras hands them to it (see as_custom_targets);
+        the plans are rebuilt when that shape changes."""
+        array = as_custom_targets(value, self.outputs[index].shape[1:], rows, self.dtype, label)
+        if self._target_shape(index) != array.shape[1:]:
+            self._target_shapes[index] = array.shape[1:]
+            with self._plans_lock:
+                self._plans.clear()
+        return array
 
     def _data(self, x, y, sample_weight=None, class_weight=None, names=("x", "y")):
         xs = self._inputs(x, names[0])
