@@ -196,6 +196,7 @@ class Layer:
     def compute_output_shape(self, input_shape):
         if self._is_composite:
             shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+            self._build_for(shapes)
             graph, outputs = self._trace([SymbolicTensor(s, self.dtype) for s in shapes], False,
                                          [None] * len(shapes) if len(shapes) > 1 else None)
             return pack_like(outputs, [t.shape for t in graph.outputs])

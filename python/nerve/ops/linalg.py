@@ -79,7 +79,8 @@ def matmul(x1, x2, out=None, **deprecated):
 
 
 def _renamed(x1, x2, given):
-    """matmul(a=..., b=...): the names of nerve before 0.3, kept with a warning."""
+    """matmul(a=..., b=...): the names nerve.ops used before it followed keras.ops, kept with
+    a warning."""
     unknown = sorted(set(given) - {"a", "b"})
     if unknown:
         raise TypeError(f"ops.matmul: unexpected arguments {unknown}")

@@ -66,7 +66,7 @@ def _activation(name, default_alpha=None, parameter=None):
     primitive = _activation_primitive(name)
 
     def op(x, *args, out=None, **kwargs):
-        if parameter == "negative_slope" and "alpha" in kwargs:  # nerve's name before 0.3
+        if parameter == "negative_slope" and "alpha" in kwargs:  # its name before keras.ops
             warnings.warn("ops.leaky_relu(alpha=) is deprecated: use negative_slope= as "
                           "keras.ops does", DeprecationWarning, stacklevel=2)
             kwargs["negative_slope"] = kwargs.pop("alpha")
