@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .fusion import fuse
 from .graph import expand
 from .tensor import flatten, pack_like
 
@@ -124,13 +125,14 @@ class Plan:
         if mode in ("test", "train"):
             loss_keys += self._expand_custom_losses(model, graph, output_keys, steps, values,
                                                     custom, batch, training)
+        outputs = set(output_keys) | set(loss_keys) | {v for _, v in custom.values()}
+        steps = fuse(steps, outputs)
         uses = {}
         for step in steps:
             for key in step.inputs:
                 uses[key] = uses.get(key, 0) + 1
         # Training keeps every forward value: the backward pass reads them.
         keep_all = mode == "train"
-        outputs = set(output_keys) | set(loss_keys) | {v for _, v in custom.values()}
         self.forward, contexts, producers = [], [], {}
         for index, step in enumerate(steps):
             lowering.allocated = []

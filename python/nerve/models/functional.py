@@ -16,6 +16,14 @@ class Functional(Model):
 
     def get_config(self):
         graph = self._graph
+        ops = sorted({n.operation.name for n in graph.nodes
+                      if getattr(n.operation, "_graph_op", False)})
+        if ops:
+            raise NotImplementedError(
+                f"{self.name}: its graph calls nerve.ops directly ({', '.join(ops)}), which a "
+                f"configuration cannot record; move those calls into the call() of a Layer "
+                f"subclass (registered with register_keras_serializable) to save the model, "
+                f"or save its weights")
         node_index = _node_indices(graph)
         layers = []
         for layer in graph.layers:

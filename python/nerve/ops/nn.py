@@ -57,6 +57,7 @@ def _activation_compute(x, name, alpha):
 def _activation_primitive(name):
     primitive = Primitive(name, _activation_compute, _activation_grad, roles="f")
     primitive.lower, primitive.lower_grad = _lower_activation, _lower_activation_grad
+    primitive.kernel_activation = True  # graph.fusion folds it into a dense kernel
     return primitive
 
 
