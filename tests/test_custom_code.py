@@ -168,3 +168,35 @@ def test_a_functional_graph_of_raw_ops_trains_but_refuses_a_config():
     assert losses[-1] < losses[0]
     with pytest.raises(NotImplementedError, match="tanh"):
         model.get_config()
+
+
+class Centre(layers.Layer):
+    """Subtracts a running mean that it updates, in training, before reading it."""
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(shape=(input_shape[-1],), initializer="zeros",
+                                    trainable=False, name="mean")
+
+    def call(self, x, training=None):
+        if training:
+            self.mean.assign(0.5 * self.mean + 0.5 * ops.mean(x, axis=0))
+        return x - self.mean
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_state_assigned_in_call_is_read_in_order_and_kept(backend):
+    x, y = data(seed=6)
+    with nerve.use_backend(backend):
+        layer = Centre()
+        np.testing.assert_allclose(layer(x[:8], training=True), x[:8] - 0.5 * x[:8].mean(0),
+                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(layer(x[:8]), x[:8] - 0.5 * x[:8].mean(0), rtol=1e-6,
+                                   atol=1e-7)  # inference reads the state, leaves it
+        model = nerve.Sequential([nerve.Input(shape=(5,)), Centre(), layers.Dense(3)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    expected = np.zeros(5)
+    for start in range(0, len(x), 16):
+        expected = 0.5 * expected + 0.5 * x[start:start + 16].mean(0)
+    np.testing.assert_allclose(model.layers[0].mean.numpy(), expected, rtol=1e-6)
+    assert not model.layers[0].trainable_weights

@@ -34,6 +34,7 @@ class _Trace:
 
     def __init__(self):
         self.effects, self.losses = [], []
+        self.assigned = {}  # id(Variable) -> the value last assigned to it in this call
 
 
 @contextlib.contextmanager
@@ -352,15 +353,22 @@ class VariableRead:
 
 
 def read_variable(variable):
+    """A Variable as a graph input; after an assignment in the same call(), the value
+    assigned (without a gradient path), as the code reads in order."""
+    trace = current_trace()
+    if trace is not None and id(variable) in trace.assigned:
+        from .math import stop_gradient
+        return stop_gradient(trace.assigned[id(variable)])
     tensor = SymbolicTensor(variable.shape, variable.dtype, variable.name)
     Node(VariableRead(variable), [], [tensor], [])
     return tensor
 
 
 class Assign:
-    """`variable.assign(tensor)` inside call(): in a training plan the value is written after
-    the backward pass (so the gradients see the values the forward pass read), otherwise at
-    its place in the forward pass."""
+    """`variable.assign(tensor)` inside call(). Reads later in the same call() see the
+    assigned value (read_variable); the Variable itself is written after the backward pass
+    in a training plan (so the gradients see the values the forward pass read), otherwise
+    after the rest of that call()'s steps."""
 
     output_activation = None
     _own_weights = ()
@@ -395,3 +403,4 @@ def record_assign(variable, value):
         value = cast(value, variable.dtype)
     node = Node(Assign(variable), [value], [], [None])
     trace.effects.append(node)
+    trace.assigned[id(variable)] = value
