@@ -50,6 +50,8 @@ class SymbolicTensor:
         return function(*inputs)
 
     def __array_function__(self, function, types, args, kwargs):
+        if function.__name__ in ("shape", "ndim") and len(args) == 1 and not kwargs:
+            return self.shape if function.__name__ == "shape" else self.ndim
         raise TypeError(_numpy_message(f"np.{function.__name__}", function.__name__))
 
     def __len__(self):

@@ -97,12 +97,15 @@ class Primitive:
         dys/ys are lists (several outputs: split). None: not differentiable (comparisons).
     into(out, *args, **params): writes the result in place (the fast plan path), optional.
     view: the result is a view of the first argument (reshape); it costs nothing in a plan.
+    empty_sums(*args, **params) -> args with the summed dimensions of a product sliced to
+        length 0: the same result shape, no arithmetic (for shape inference).
     """
 
     def __init__(self, name, compute, grad=None, roles="d", into=None, view=False,
-                 outputs=1):
+                 outputs=1, empty_sums=None):
         self.name, self.compute, self.grad, self.roles = name, compute, grad, roles
         self.into, self.view, self.outputs = into, view, outputs
+        self.empty_sums = empty_sums
 
     def role(self, position):
         return self.roles[min(position, len(self.roles) - 1)]
@@ -279,7 +282,10 @@ def _probe(shape, dtype, batch=None):
 
 
 def _specs(primitive, probes, params):
-    """[(shape, dtype)] of the outputs of `primitive` on `probes`."""
+    """[(shape, dtype)] of the outputs of `primitive` on `probes`; a product is probed with
+    its summed dimensions cut to zero (primitive.empty_sums), so it costs no arithmetic."""
+    if primitive.empty_sums is not None:
+        probes = primitive.empty_sums(*probes, **params)
     with np.errstate(all="ignore"):
         results = primitive.compute(*probes, **params)
     results = [results] if primitive.outputs == 1 else list(results)
@@ -313,7 +319,8 @@ def _record(primitive, args, dtypes, params):
         batched = any(None in s for s in shapes)
         second = _specs(primitive, probes(3), params) if batched else first
     except (ValueError, IndexError, TypeError) as error:
-        shown = ", ".join(str(tuple(s)) for s in shapes)
+        shown = ", ".join(str(tuple(inputs[a.index].shape if isinstance(a, _Slot) else a.shape))
+                          for a in template)
         kind = TypeError if isinstance(error, TypeError) else ValueError
         raise kind(f"ops.{primitive.name}: cannot apply to shapes {shown} (None: the batch): "
                    f"{error}") from None

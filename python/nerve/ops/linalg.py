@@ -64,7 +64,17 @@ def _lower_matmul_grad(lowering, dys, args, ys, wanted):
     return grads, calls
 
 
-_MATMUL = Primitive("matmul", _matmul_compute, _matmul_grad)
+def _matmul_empty_sums(a, b):
+    if np.ndim(a) and np.ndim(b):
+        inner = np.shape(b)[0] if np.ndim(b) == 1 else np.shape(b)[-2]
+        if np.shape(a)[-1] != inner:
+            raise ValueError(f"the last axis of x1 ({np.shape(a)[-1]}) must match the "
+                             f"second-to-last of x2 ({inner})")
+    return (a[..., :0] if np.ndim(a) else a,
+            b[:0] if np.ndim(b) == 1 else b[..., :0, :] if np.ndim(b) else b)
+
+
+_MATMUL = Primitive("matmul", _matmul_compute, _matmul_grad, empty_sums=_matmul_empty_sums)
 _MATMUL.lower, _MATMUL.lower_grad = _lower_matmul, _lower_matmul_grad
 
 
@@ -166,8 +176,19 @@ def _einsum_grad(dys, args, ys, terms, output):
     return grads
 
 
+def _einsum_empty_sums(*xs, terms, output):
+    sizes = {}
+    for x, term in zip(xs, terms):
+        for c, n in zip(term, np.shape(x)):
+            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
+                raise ValueError(f"index {c!r} has sizes {sizes[c]} and {n}")
+    summed = set("".join(terms)) - set(output)
+    return [x[tuple(slice(0, 0) if c in summed else slice(None) for c in term)]
+            for x, term in zip(xs, terms)]
+
+
 _EINSUM = Primitive("einsum", lambda *xs, terms, output: np.einsum(
-    ",".join(terms) + "->" + output, *xs), _einsum_grad)
+    ",".join(terms) + "->" + output, *xs), _einsum_grad, empty_sums=_einsum_empty_sums)
 
 
 def einsum(subscripts, *operands):
