@@ -227,10 +227,10 @@ class OpCall:
     def _backward(self, lowering, context, dy, need, fused):
         args, ys = context
         dys = [dy] if self.primitive.outputs == 1 else list(dy)
-        slots = [a for a in self.template if isinstance(a, _Slot)]
+        # By position, not list.index: == on the template's constant arrays is element-wise.
+        positions = [i for i, a in enumerate(self.template) if isinstance(a, _Slot)]
         wanted = [False] * len(args)
-        for slot, flag in zip(slots, need):
-            position = self.template.index(slot)
+        for position, flag in zip(positions, need):
             wanted[position] = flag and np.dtype(args[position].dtype).kind == "f"
         lower = getattr(self.primitive, "lower_grad", None)
         if lower is not None:
@@ -239,7 +239,7 @@ class OpCall:
             grads = [lowering.empty(a.shape, a.dtype) if w else None
                      for a, w in zip(args, wanted)]
             calls = [(_store_grads, (self.primitive.grad, dys, args, ys, self.params, grads))]
-        return [grads[self.template.index(slot)] for slot in slots], calls
+        return [grads[position] for position in positions], calls
 
 
 def _store(outs, compute, args, params):
