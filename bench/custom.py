@@ -11,13 +11,11 @@ three forms, interleaved round by round in one process (medians of per-step time
 Issue 9 asks for custom layer / built-in <= 1.3 and custom loss / built-in <= 1.2.
 """
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402

@@ -65,7 +65,7 @@ class Variable:
         traced call() with a symbolic value, the assignment joins the graph: it happens each
         time the model runs that call (after the backward pass, in training)."""
         from .graph import SymbolicTensor
-        from .ops.core import record_assign
+        from .ops.state import record_assign
 
         if isinstance(value, SymbolicTensor):
             record_assign(self, value)
