@@ -12,7 +12,7 @@ import numpy as np
 
 from . import ops, registration, utils
 from .backend import get_backend
-from .graph import Graph, SymbolicTensor, is_symbolic
+from .graph import Graph, SymbolicTensor, is_symbolic, source_tensor
 
 __all__ = ["Loss", "LossFunctionWrapper", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
@@ -131,13 +131,12 @@ class Loss(utils.Configurable):
     def _graph(self, y_pred, target_shape):
         """The graph of call() from (y_true, y_pred) sources to per-sample losses, traced once
         per shape (the targets are already in the shape call() receives)."""
-        from .layers.layer import _source
         from .ops.core import tracing
 
         key = (tuple(y_pred.shape), tuple(target_shape), y_pred.dtype)
         if key not in self._graphs:
-            sources = [_source((None,) + tuple(target_shape), y_pred.dtype),
-                       _source(y_pred.shape, y_pred.dtype)]
+            sources = [source_tensor((None,) + tuple(target_shape), y_pred.dtype),
+                       source_tensor(y_pred.shape, y_pred.dtype)]
             with tracing() as trace:
                 values = self.call(*sources)
             if not isinstance(values, SymbolicTensor):

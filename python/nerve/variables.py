@@ -7,7 +7,7 @@ the same, so a reference taken before `compile()` or `fit()` keeps seeing the tr
 """
 import numpy as np
 
-__all__ = ["Variable"]
+__all__ = ["Variable", "checked_weights"]
 
 
 class Variable:
@@ -145,3 +145,20 @@ for _name, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
 Variable.__neg__ = lambda self: _ops().negative(self)
 Variable.__abs__ = lambda self: _ops().abs(self)
 del _name, _op
+
+
+def checked_weights(weights, shapes, owner):
+    """The arrays of `weights` after checking count and shapes against `shapes`."""
+    weights = list(weights)
+    if len(weights) != len(shapes):
+        raise ValueError(f"weights: {owner} expects {len(shapes)} arrays, received {len(weights)}")
+    arrays = []
+    for i, (value, shape) in enumerate(zip(weights, shapes)):
+        array = np.asarray(value)
+        if array.shape != tuple(shape):
+            raise ValueError(f"weights[{i}]: {owner} expects shape {tuple(shape)}, received "
+                             f"{array.shape}")
+        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+            raise TypeError(f"weights[{i}]: expected real numbers, received dtype {array.dtype}")
+        arrays.append(array)
+    return arrays

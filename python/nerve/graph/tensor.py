@@ -8,7 +8,8 @@ kernel calls. Nodes hold operations, not only layers: anything with the layer's 
 methods (_forward / _backward) can be a node.
 """
 
-__all__ = ["SymbolicTensor", "Node", "is_symbolic", "flatten", "structure_of", "pack_like"]
+__all__ = ["SymbolicTensor", "Node", "source_tensor", "is_symbolic", "flatten", "structure_of",
+           "pack_like"]
 
 
 class SymbolicTensor:
@@ -125,6 +126,20 @@ class Node:
 
     def __repr__(self):
         return f"<Node {getattr(self.operation, 'name', self.operation)}>"
+
+
+class _SourceOperation:
+    """The producer of a traced graph's inputs (no computation of its own)."""
+
+    name = "input"
+    operation = None
+
+
+def source_tensor(shape, dtype):
+    """A fresh input of a traced graph (of a call(), a loss)."""
+    tensor = SymbolicTensor(shape, dtype, "input")
+    Node(_SourceOperation, [], [tensor], None)
+    return tensor
 
 
 def is_symbolic(value):

@@ -17,10 +17,11 @@ import numpy as np
 
 from .. import initializers, utils
 from ..backend import get_backend
-from ..graph import Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_like, structure_of
+from ..graph import (Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_like, source_tensor,
+                     structure_of)
 from ..graph.plan import Plan
 from ..ops.core import tracing
-from ..variables import Variable
+from ..variables import Variable, checked_weights
 
 __all__ = ["Layer", "unique_name"]
 
@@ -263,7 +264,7 @@ class Layer:
         in `structure` (None: a single tensor)."""
         key = (tuple(t.shape for t in leaves), bool(training), repr(structure))
         if key not in self._traces:
-            sources = [_source(t.shape, t.dtype) for t in leaves]
+            sources = [source_tensor(t.shape, t.dtype) for t in leaves]
             inputs = sources[0] if structure is None else pack_like(structure, sources)
             with tracing() as trace:
                 if "training" in inspect.signature(self.call).parameters:
@@ -293,7 +294,7 @@ class Layer:
                 raise TypeError(f"{self.name}: expected arrays of numbers with a batch "
                                 f"dimension, received {array.dtype}{list(array.shape)} "
                                 f"(input {index})")
-        sources = [_source((None,) + a.shape[1:], self.dtype) for a in arrays]
+        sources = [source_tensor((None,) + a.shape[1:], self.dtype) for a in arrays]
         symbolic = (pack_like(structure_of(inputs), sources)
                     if isinstance(inputs, (list, tuple, dict)) else sources[0])
         outputs = self._symbolic_call(symbolic, training, record=False)
@@ -390,19 +391,6 @@ def _containers(value):
     return [value]
 
 
-class _SourceOperation:
-    """The producer of a traced graph's inputs (no computation of its own)."""
-
-    name = "input"
-    operation = None
-
-
-def _source(shape, dtype):
-    tensor = SymbolicTensor(shape, dtype, "input")
-    Node(_SourceOperation, [], [tensor], None)
-    return tensor
-
-
 class _Standalone:
     """The model interface a Plan needs, for one layer called on arrays."""
 
@@ -411,20 +399,3 @@ class _Standalone:
 
     def _graph_for(self, training):
         return self._graph
-
-
-def checked_weights(weights, shapes, owner):
-    """The arrays of `weights` after checking count and shapes against `shapes`."""
-    weights = list(weights)
-    if len(weights) != len(shapes):
-        raise ValueError(f"weights: {owner} expects {len(shapes)} arrays, received {len(weights)}")
-    arrays = []
-    for i, (value, shape) in enumerate(zip(weights, shapes)):
-        array = np.asarray(value)
-        if array.shape != tuple(shape):
-            raise ValueError(f"weights[{i}]: {owner} expects shape {tuple(shape)}, received "
-                             f"{array.shape}")
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-            raise TypeError(f"weights[{i}]: expected real numbers, received dtype {array.dtype}")
-        arrays.append(array)
-    return arrays

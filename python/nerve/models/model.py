@@ -20,9 +20,10 @@ once for inference); it must not depend on tensor values.
 import json
 
 from .. import registration
-from ..graph import Graph, SymbolicTensor, flatten, is_symbolic, pack_like, structure_of
+from ..graph import (Graph, SymbolicTensor, flatten, is_symbolic, pack_like, source_tensor,
+                     structure_of)
 from ..layers.core import InputLayer
-from ..layers.layer import Layer, _source
+from ..layers.layer import Layer
 from .summary import summary_lines
 from .trainer import Trainer
 
@@ -119,7 +120,7 @@ class Model(Trainer, Layer):
         except (TypeError, ValueError):
             raise ValueError(f"input_shape: expected a shape such as (None, 8), received "
                              f"{input_shape!r}") from None
-        sources = [_source(s, self.dtype) for s in shapes]
+        sources = [source_tensor(s, self.dtype) for s in shapes]
         structure = [None] * len(sources) if isinstance(input_shape, list) else None
         graph, self._output_structure = Layer._trace(self, sources, False, structure)
         self._sources, self._input_structure, self._graph = sources, structure, graph
