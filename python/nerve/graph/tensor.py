@@ -40,8 +40,8 @@ class SymbolicTensor:
                         f"call() or a custom loss, compute with nerve.ops (not NumPy); outside, "
                         f"call the model on arrays, or use its predict()")
 
-    # NumPy hands its operators on a symbolic tensor (array + tensor) to nerve.ops; its other
-    # functions cannot trace, and say which nerve.ops function to use.
+    # NumPy hands its operators on a symbolic tensor (array + tensor) to nerve.ops; its
+    # functions (np.exp, np.mean) cannot trace, and say which nerve.ops function to use.
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from .. import ops
 
@@ -78,13 +78,12 @@ def _op(name):
     return getattr(ops, name)
 
 
+# The ufuncs behind Python's operators (array + tensor, abs(tensor)): only these trace.
 _UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
               "true_divide": "divide", "divide": "divide", "power": "power",
-              "negative": "negative", "absolute": "abs", "matmul": "matmul",
-              "maximum": "maximum", "minimum": "minimum", "less": "less",
+              "negative": "negative", "absolute": "abs", "matmul": "matmul", "less": "less",
               "less_equal": "less_equal", "greater": "greater",
-              "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal",
-              "exp": "exp", "log": "log", "sqrt": "sqrt", "square": "square", "tanh": "tanh"}
+              "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal"}
 
 
 def _binary(name, reflected=False):

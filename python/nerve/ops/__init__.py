@@ -21,6 +21,7 @@ import numpy as np
 from ..graph import SymbolicTensor
 from ..variables import Variable
 from . import kernels
+from .core import list_dtype as _list_dtype
 from .kernels import activation, dense, step
 from .linalg import dot, einsum, matmul, tensordot
 from .math import (abs, absolute, add, cast, ceil, clip, cos, divide, equal, exp, expm1, floor,
@@ -52,6 +53,8 @@ def convert_to_tensor(x, dtype=None, sparse=None):
     array = np.asarray(x)
     if dtype is None and array.dtype == np.float64 and not isinstance(x, np.ndarray):
         dtype = "float32"  # Keras: Python floats become floatx
+    if dtype is None and isinstance(x, (int, list, tuple)):  # Keras: Python ints become int32
+        dtype = _list_dtype(x if isinstance(x, (list, tuple)) else [x], array.dtype)
     return array if dtype is None else array.astype(dtype, copy=False)
 
 

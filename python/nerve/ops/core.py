@@ -63,6 +63,18 @@ def _dtype_of(value):
     dtype = np.asarray(value).dtype
     if dtype.kind not in "biuf":
         raise TypeError(f"expected real numbers or booleans, received dtype {dtype}")
+    return list_dtype(value, dtype)
+
+
+def _python_numbers(value):
+    return all(_python_numbers(v) if isinstance(v, (list, tuple)) else
+               isinstance(v, (bool, int, float)) and not isinstance(v, np.generic) for v in value)
+
+
+def list_dtype(value, dtype):
+    """Keras's dtype of a (nested) list of Python numbers: floats floatx, ints int32."""
+    if isinstance(value, (list, tuple)) and dtype.kind in "if" and _python_numbers(value):
+        return np.dtype(utils.floatx() if dtype.kind == "f" else np.int32)
     return dtype
 
 

@@ -32,10 +32,10 @@ def _matmul_grad(dys, args, ys):
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     dy = dys[0]
+    if b.ndim == 1:  # first: for 1-D @ 1-D, dy () becomes (1, 1)
+        dy = np.expand_dims(dy, -1)
     if a.ndim == 1:
         dy = np.expand_dims(dy, -2)
-    if b.ndim == 1:
-        dy = np.expand_dims(dy, -1)
     da = np.matmul(dy, np.swapaxes(b2, -1, -2))
     db = np.matmul(np.swapaxes(a2, -1, -2), dy)
     return [unbroadcast(da, a2.shape).reshape(a.shape), unbroadcast(db, b2.shape).reshape(b.shape)]
@@ -172,7 +172,7 @@ def _einsum_grad(dys, args, ys, terms, output):
         for position, c in enumerate(term):  # letters summed within this operand only
             if c not in available:
                 grad = np.expand_dims(grad, position)
-        grads.append(np.broadcast_to(grad, arg.shape))
+        grads.append(unbroadcast(grad, arg.shape))  # sums where arg broadcast (size 1)
     return grads
 
 

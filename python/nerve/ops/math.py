@@ -117,8 +117,12 @@ def _unary(name, compute, derivative, roles="d", doc=None):
     return op
 
 
+def _square(x, out=None):
+    return np.square(x.astype(np.int32) if x.dtype == bool else x, out=out)  # Keras: bool int32
+
+
 negative = _unary("negative", np.negative, lambda x, y: -1)
-square = _unary("square", np.square, lambda x, y: 2 * x)
+square = _unary("square", _square, lambda x, y: 2 * x)
 sqrt = _unary("sqrt", np.sqrt, lambda x, y: 0.5 / y, "f")
 exp = _unary("exp", np.exp, lambda x, y: y, "f")
 expm1 = _unary("expm1", np.expm1, lambda x, y: y + 1, "f")
@@ -126,11 +130,11 @@ log = _unary("log", np.log, lambda x, y: 1 / x, "f")
 log1p = _unary("log1p", np.log1p, lambda x, y: 1 / (1 + x), "f")
 abs = _unary("abs", np.absolute, lambda x, y: np.sign(x))  # noqa: A001 (Keras's name)
 absolute = abs
-sign = _unary("sign", np.sign, "zero")
+sign = _unary("sign", np.sign, None)
 sin = _unary("sin", np.sin, lambda x, y: np.cos(x), "f")
 cos = _unary("cos", np.cos, lambda x, y: -np.sin(x), "f")
-floor = _unary("floor", np.floor, "zero")
-ceil = _unary("ceil", np.ceil, "zero")
+floor = _unary("floor", np.floor, None, "f")  # ints: floatx, as Keras
+ceil = _unary("ceil", np.ceil, None, "f")
 reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y, "f")
 _ROUND = Primitive("round", lambda x, decimals=0: np.round(x, decimals))
 

@@ -174,6 +174,6 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def _float_dtype(value):
-    dtype = np.dtype(getattr(value, "dtype", np.asarray(value).dtype))
+    dtype = np.dtype(value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype)
     return dtype.name if dtype.kind == "f" else "float32"
 

@@ -56,8 +56,10 @@ def _reduction(name, compute, grad, roles="d", result=None):
 
 
 def _int_sum_dtype(x):
-    return np.int32 if x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.itemsize < 4) \
-        else x.dtype
+    """Keras (JAX): bool and small ints sum in int32, small unsigned ints in uint32."""
+    if x.dtype.kind in "biu" and x.itemsize < 4:
+        return np.uint32 if x.dtype.kind == "u" else np.int32
+    return x.dtype
 
 
 def _sum_grad(dys, args, ys, axis, keepdims):
