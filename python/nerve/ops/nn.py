@@ -141,7 +141,18 @@ def log_softmax(x, axis=-1):
 
 
 # ---- cross-entropies, per element (binary) or per row (categorical), as keras.ops -----------
+def _same_shapes(name, target, output):
+    """Keras refuses targets and outputs of different shapes (they would broadcast)."""
+    shapes = tuple(np.shape(target)), tuple(np.shape(output))
+    if len(shapes[0]) != len(shapes[1]) or any(
+            a != b and None not in (a, b) for a, b in zip(*shapes)):
+        raise ValueError(f"ops.{name}: target and output must have the same shape, received "
+                         f"{shapes[0]} and {shapes[1]}")
+
+
 def binary_crossentropy(target, output, from_logits=False):
+    """Per element; from_logits uses the exact stable form (as Keras on torch)."""
+    _same_shapes("binary_crossentropy", target, output)
     if from_logits:  # max(z, 0) - z * t + log(1 + exp(-|z|)), stable for any z
         return add(subtract(maximum(output, 0.0), multiply(output, target)),
                    log1p(exp(negative(absolute(output)))))
@@ -158,6 +169,7 @@ def _log_probabilities(output, from_logits, axis):
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    _same_shapes("categorical_crossentropy", target, output)
     return negative(reduce_sum(multiply(target, _log_probabilities(output, from_logits, axis)),
                                axis=axis))
 
