@@ -77,3 +77,55 @@ def test_amsgrad_state_has_velocity_hat_and_survives_saving(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="expected 4 arrays"):
         loaded.optimizer.set_state(state[:3])
+
+
+# ---- Dropout noise_shape ----------------------------------------------------------------------
+
+def dropout_model(noise_shape, shape=(5, 6), seed=3):
+    return nerve.Sequential([layers.Input(shape=shape),
+                             layers.Dropout(0.5, noise_shape=noise_shape, seed=seed)])
+
+
+@pytest.mark.parametrize("backend", ["cpp", "numpy"])
+def test_noise_shape_shares_the_mask_over_axes_of_size_one(backend):
+    x = np.arange(1, 8 * 5 * 6 + 1, dtype=np.float32).reshape(8, 5, 6)
+    with nerve.use_backend(backend):
+        y = np.asarray(dropout_model((None, 1, 6))(x, training=True))
+    kept = y != 0
+    np.testing.assert_array_equal(y[kept], 2 * x[kept])  # scaled by 1 / (1 - rate)
+    # One mask per sample and feature, the same at every timestep.
+    assert (kept == kept[:, :1, :]).all()
+    assert 0 < kept[:, 0, :].mean() < 1 and not (kept[0, 0] == kept[1:, 0]).all()
+
+
+def test_noise_shape_with_a_batch_entry_of_one_drops_the_same_everywhere_in_the_batch():
+    x = np.ones((16, 5, 6), np.float32)
+    y = np.asarray(dropout_model((1, None, None))(x, training=True))
+    assert (y == y[:1]).all() and set(np.unique(y)) == {0.0, 2.0}
+
+
+def test_noise_shape_gradient_uses_the_broadcast_mask():
+    # d sum(Dense(Dropout(x))) / d kernel = sum over rows of the dropped, scaled inputs.
+    nerve.utils.set_random_seed(0)
+    model = nerve.Sequential([layers.Input(shape=(6,)),
+                              layers.Dropout(0.5, noise_shape=(1, None), seed=11),
+                              layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=optimizers.SGD(learning_rate=1.0), loss="mae")
+    x = np.ones((4, 6), np.float32)
+    model.fit(x, np.full((4, 1), 10.0, np.float32), batch_size=4, verbose=0)
+    kernel = model.get_weights()[0][:, 0]
+    # mae's gradient is -1/rows per row here; each feature kept in every row or in none.
+    assert set(np.round(kernel, 6)) <= {0.0, 2.0} and 0 < (kernel != 0).sum() < 6
+
+
+def test_noise_shape_config_and_checks():
+    layer = layers.Dropout(0.2, noise_shape=[None, 1, 4])
+    assert layer.get_config()["noise_shape"] == (None, 1, 4)
+    assert layers.Dropout.from_config(layer.get_config()).noise_shape == (None, 1, 4)
+    with pytest.raises(ValueError, match="noise_shape: expected a tuple of ints >= 1"):
+        layers.Dropout(0.2, noise_shape=(None, 0))
+    with pytest.raises(ValueError, match=r"noise_shape: expected 3 entries"):
+        dropout_model((None, 6))
+    with pytest.raises(ValueError, match=r"noise_shape: each entry must be None, 1 or"):
+        dropout_model((None, 2, 6))
+    assert dropout_model((None, 1, 6)).predict(np.ones((2, 5, 6)), verbose=0).shape == (2, 5, 6)
