@@ -1,5 +1,7 @@
 """Input checks for fit / evaluate / predict: every argument is validated and converted
 before a model changes."""
+import math
+
 import numpy as np
 
 def as_inputs(x, name, dtype, sample_shape=None):
@@ -54,20 +56,20 @@ def as_targets(y, loss, outputs, rows, dtype, name="y"):
     return array
 
 
-def as_sample_weights(sample_weight, class_weight, y, rows, dtype):
+def as_sample_weights(sample_weight, class_weight, y, rows, dtype, name="sample_weight"):
     """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None."""
     if sample_weight is None and class_weight is None:
         return None
     weights = np.ones(rows)
     if sample_weight is not None:
-        given = _as_numeric(sample_weight, "sample_weight")
+        given = _as_numeric(sample_weight, name)
         if given.ndim == 2 and given.shape[1] == 1:
             given = given[:, 0]
         if given.shape != (rows,):
-            raise ValueError(f"sample_weight: expected shape ({rows},), received {given.shape}")
-        _require_finite(given, "sample_weight")
+            raise ValueError(f"{name}: expected shape ({rows},), received {given.shape}")
+        _require_finite(given, name)
         if (given < 0).any():
-            raise ValueError("sample_weight: expected weights >= 0, received a negative weight")
+            raise ValueError(f"{name}: expected weights >= 0, received a negative weight")
         weights *= given
     if class_weight is not None:
         weights *= _class_weights(class_weight, y)
@@ -113,8 +115,9 @@ def _as_numeric(value, name):
 
 def _require_finite(array, name):
     # A float64 sum is finite exactly when no element is NaN or infinite (for any data that
-    # does not sum past 1e308), and costs no temporary array.
-    if array.dtype.kind == "f" and not np.isfinite(array.sum(dtype=np.float64)):
+    # does not sum past 1e308), and costs no temporary array; np.add.reduce and math.isfinite
+    # skip wrappers that cost more than the sum of a generator's small batch.
+    if array.dtype.kind == "f" and not math.isfinite(np.add.reduce(array, None, np.float64)):
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
             index = tuple(int(i) for i in bad[0])
