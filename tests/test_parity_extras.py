@@ -129,3 +129,40 @@ def test_noise_shape_config_and_checks():
     with pytest.raises(ValueError, match=r"noise_shape: each entry must be None, 1 or"):
         dropout_model((None, 2, 6))
     assert dropout_model((None, 1, 6)).predict(np.ones((2, 5, 6)), verbose=0).shape == (2, 5, 6)
+
+
+# ---- regularization penalties in evaluate's loss ----------------------------------------------
+
+def regularized_model():
+    model = dense_model(kernel_regularizer=nerve.regularizers.L2(0.05),
+                        bias_regularizer=nerve.regularizers.L1(0.02))
+    model.compile(optimizer="sgd", loss="mse", metrics=["mse"])
+    return model
+
+
+def hand_penalty(model):
+    kernel, bias = model.layers[0].get_weights()
+    return 0.05 * float((kernel.astype(np.float64) ** 2).sum()) + 0.02 * float(
+        np.abs(bias.astype(np.float64)).sum())
+
+
+@pytest.mark.parametrize("backend", ["cpp", "numpy"])
+def test_evaluate_adds_the_penalty_to_the_loss(backend):
+    x, y = regression_data()
+    model = regularized_model()
+    with nerve.use_backend(backend):
+        model.fit(x, y, epochs=2, verbose=0)
+        loss, mse = model.evaluate(x, y, batch_size=7, verbose=0)
+        single = model.test_on_batch(x, y)
+    assert loss == pytest.approx(mse + hand_penalty(model), rel=1e-6)
+    assert hand_penalty(model) > 0.01 and single[0] == pytest.approx(loss, rel=1e-6)
+
+
+def test_val_loss_includes_the_penalty_as_the_training_loss_does():
+    x, y = regression_data()
+    model = regularized_model()
+    history = model.fit(x, y, epochs=1, batch_size=40, validation_data=(x, y), verbose=0).history
+    assert history["val_loss"][0] == pytest.approx(history["val_mse"][0] + hand_penalty(model),
+                                                   rel=1e-6)
+    # One full batch: the training loss was taken at the weights before the step.
+    assert history["loss"][0] > history["mse"][0]

@@ -182,6 +182,13 @@ def regularization_function(model):
     return regularize
 
 
+def penalty(model):
+    """The regularizers' penalty at the current weights: evaluate adds it to every batch's
+    loss, as Keras's compute_loss adds model.losses (the weights do not change meanwhile)."""
+    return sum(v.regularizer.penalty(v.value, np.empty_like(v.value))
+               for v in model.trainable_weights if v.regularizer is not None)
+
+
 def batches(rows, batch_size):
     """(start, size) of each batch; the last one may be partial."""
     return [(start, min(batch_size, rows - start)) for start in range(0, rows, batch_size)]

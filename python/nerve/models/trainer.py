@@ -327,12 +327,12 @@ class Trainer(compiling.Compiling):
         """The logs of one evaluation over the feed, or None when it has no batches left."""
         if not feed.begin():
             return None
-        running = feed.running(self)
+        running, penalty = feed.running(self), steps.penalty(self)
         on_begin, on_end = callbacks.on_test_batch_begin, callbacks.on_test_batch_end
         callbacks.on_test_begin()
         for index, (step, _, start, size) in enumerate(feed.items()):
             on_begin(index)
-            running.loss_sum += step(start) * size
+            running.loss_sum += (step(start) + penalty) * size
             running.rows += size
             on_end(index, running.logs)
         logs = running.logs()
