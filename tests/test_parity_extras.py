@@ -166,3 +166,89 @@ def test_val_loss_includes_the_penalty_as_the_training_loss_does():
                                                    rel=1e-6)
     # One full batch: the training loss was taken at the weights before the step.
     assert history["loss"][0] > history["mse"][0]
+
+
+# ---- label smoothing ------------------------------------------------------------------------
+
+def test_binary_label_smoothing_is_keras_formula():
+    y = np.array([[1.0], [0.0], [1.0], [0.0]])
+    p = np.array([[0.9], [0.2], [0.4], [0.7]])
+    smooth = y * 0.8 + 0.5 * 0.2
+    expected = -np.mean(smooth * np.log(p) + (1 - smooth) * np.log(1 - p))
+    loss = losses.BinaryCrossentropy(label_smoothing=0.2)
+    for backend in ("cpp", "numpy"):
+        with nerve.use_backend(backend):
+            assert loss(y, p) == pytest.approx(expected, rel=1e-12)
+    logits = np.log(p / (1 - p))
+    assert losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2)(y, logits) == \
+        pytest.approx(expected, rel=1e-9)
+
+
+def test_categorical_label_smoothing_spreads_over_the_classes():
+    y = np.eye(3)[[0, 2, 1]]
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25]])
+    smooth = y * 0.9 + 0.1 / 3
+    expected = -np.mean((smooth * np.log(p)).sum(axis=1))
+    assert losses.CategoricalCrossentropy(label_smoothing=0.1)(y, p) == pytest.approx(
+        expected, rel=1e-12)
+    assert losses.CategoricalCrossentropy()(y, p) == pytest.approx(
+        -np.mean((y * np.log(p)).sum(axis=1)), rel=1e-12)
+
+
+def test_label_smoothing_config_and_checks():
+    loss = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.3)
+    assert loss.get_config() == {"name": "categorical_crossentropy", "from_logits": True,
+                                 "label_smoothing": 0.3}
+    again = losses.get(losses.serialize(loss))
+    assert again.label_smoothing == 0.3 and again.from_logits
+    with pytest.raises(ValueError, match=r"label_smoothing: expected a number in \[0, 1\], "
+                                         r"received 1.5"):
+        losses.BinaryCrossentropy(label_smoothing=1.5)
+
+
+def classification_data(rows=48, classes=3, seed=2):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3)).astype(np.float32)
+    labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    return x, np.eye(classes, dtype=np.float32)[labels]
+
+
+@pytest.mark.parametrize("generator", [False, True])
+def test_a_model_trains_on_smoothed_targets_but_scores_the_given_labels(generator):
+    x, y = classification_data()
+    smoothed_model = dense_model(units=3, activation="softmax", seed=4)
+    smoothed_model.compile(optimizer="adam", metrics=["accuracy"],
+                           loss=losses.CategoricalCrossentropy(label_smoothing=0.2))
+    plain = dense_model(units=3, activation="softmax", seed=4)
+    plain.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    data = (iter([(x[s:s + 16], y[s:s + 16]) for s in range(0, 48, 16)] * 2),) if generator \
+        else (x, y)
+    history = smoothed_model.fit(*data, batch_size=16, epochs=2, steps_per_epoch=3,
+                                 shuffle=False, verbose=0).history
+    reference = plain.fit(x, y * 0.8 + 0.2 / 3, batch_size=16, epochs=2, shuffle=False,
+                          verbose=0).history
+    np.testing.assert_allclose(history["loss"], reference["loss"], rtol=1e-6)
+    for a, b in zip(smoothed_model.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    loss, accuracy = smoothed_model.evaluate(x, y, verbose=0)
+    predicted = smoothed_model.predict(x, verbose=0)
+    assert accuracy == pytest.approx(np.mean(predicted.argmax(1) == y.argmax(1)))
+    assert loss == pytest.approx(losses.CategoricalCrossentropy(label_smoothing=0.2)(
+        y, predicted), rel=1e-5)
+
+
+@pytest.mark.parametrize("generator", [False, True])
+def test_metrics_see_the_given_labels_not_the_smoothed_ones(generator):
+    # Smoothed binary labels are 0.9 / 0.1: binary accuracy against them would be 0.
+    x, y = regression_data(rows=64)
+    y = (y > 0.3).astype(np.float32)
+    model = dense_model(activation="sigmoid")
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=losses.BinaryCrossentropy(label_smoothing=0.2))
+    data = (iter([(x[s:s + 16], y[s:s + 16]) for s in range(0, 64, 16)] * 3),) if generator \
+        else (x, y)
+    history = model.fit(*data, batch_size=16, steps_per_epoch=4, epochs=3, verbose=0).history
+    assert min(history["accuracy"]) > 0.4
+    _, accuracy = model.evaluate(x, y, verbose=0)
+    assert accuracy == pytest.approx(np.mean((model.predict(x, verbose=0) > 0.5) == y))
+    assert model.train_on_batch(x, y)[1] > 0.4

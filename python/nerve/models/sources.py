@@ -127,7 +127,8 @@ class _Feed:
     its outputs are kept at. mode: "train", "test" or "predict"."""
 
     def bind(self, make, output_sums=None):
-        """make(size, xs, ys, weights, kept) -> the step for batches of `size` rows;
+        """make(size, xs, ys, weights, kept) -> the step for batches of `size` rows (ys: the
+        targets as the losses take them, label-smoothed where a loss smooths);
         output_sums: the array a multi-output model's steps add each output's loss into."""
         self._make, self._steps, self.sums = make, {}, output_sums
 
@@ -138,7 +139,7 @@ class _Feed:
         step = self._steps.get((size, weighted))
         if step is None:
             step = self._steps[size, weighted] = self._make(
-                size, self.xs, self.ys, self.weights if weighted else None, self.kept)
+                size, self.xs, self.loss_ys, self.weights if weighted else None, self.kept)
         return step
 
 
@@ -147,6 +148,7 @@ class ArrayFeed(_Feed):
 
     def __init__(self, model, xs, ys, weights, batch_size, steps, shuffle, mode, label):
         self.xs, self.ys, self.weights, self.mode = xs, ys, weights, mode
+        self.loss_ys = None if ys is None else model._loss_targets(ys)
         self.rows = len(xs[0])
         self.kept = model._kept_predictions(self.rows, every=mode != "train")
         self._schedule, self._shuffle, self.order = batches(self.rows, batch_size), shuffle, None
@@ -257,6 +259,11 @@ class StreamFeed(_Feed):
         window = lambda a: np.empty((capacity,) + a.shape[1:], a.dtype)  # noqa: E731
         self.xs = [window(a) for a in xs]
         self.ys = None if ys is None else [None if a is None else window(a) for a in ys]
+        self.loss_ys = None if ys is None else [  # separate windows for smoothed labels
+            raw if raw is None or smoothed is given else window(smoothed)
+            for raw, smoothed, given in zip(self.ys, model._loss_targets(ys), ys)]
+        self._smoothing = ys is not None and any(a is not b for a, b in zip(self.loss_ys,
+                                                                             self.ys))
         self.weights = None if ys is None else np.ones(capacity, model.dtype)
         self.kept = model._kept_predictions(capacity, every=self.mode != "train")
         self._steps = {}
@@ -292,6 +299,11 @@ class StreamFeed(_Feed):
                 for window, array in zip(self.ys, ys):
                     if window is not None:
                         window[start:stop] = array
+                if self._smoothing:
+                    for window, raw, array in zip(self.loss_ys, self.ys,
+                                                  self._model._loss_targets(ys)):
+                        if window is not raw:
+                            window[start:stop] = array
                 self.weights[start:stop] = 1.0 if weights is None else weights
             yield self._step(size, weights is not None), self._positions[start:stop], start, size
 

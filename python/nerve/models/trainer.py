@@ -203,6 +203,12 @@ class Trainer(compiling.Compiling):
                                     names[2])
         return xs, ys, weights
 
+    def _loss_targets(self, ys):
+        """The targets the loss kernels take: label-smoothed for a loss that smooths (Keras
+        smooths inside the loss, so the metrics still see the given labels)."""
+        return [y if y is None or not getattr(loss, "label_smoothing", 0.0)
+                else loss.smooth(y, y.shape[-1]) for y, loss in zip(ys, self._output_losses)]
+
     def _kept_predictions(self, rows, every=False):
         return [np.empty((rows,) + t.shape[1:], self.dtype)
                 if every or self._output_metrics[i] else None for i, t in enumerate(self.outputs)]
@@ -294,8 +300,8 @@ class Trainer(compiling.Compiling):
         rows = len(xs[0])
         predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
         step = steps.train_step_function(
-            self._plan(backend, rows, "train"), backend, xs, ys, weights, predictions,
-            steps.regularization_function(self), self._optimizer_step(backend),
+            self._plan(backend, rows, "train"), backend, xs, self._loss_targets(ys), weights,
+            predictions, steps.regularization_function(self), self._optimizer_step(backend),
             self._loss_weights, sums)
         running = steps.Running(self, ys, None, predictions, sums, weights)
         running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
