@@ -252,3 +252,102 @@ def test_metrics_see_the_given_labels_not_the_smoothed_ones(generator):
     _, accuracy = model.evaluate(x, y, verbose=0)
     assert accuracy == pytest.approx(np.mean((model.predict(x, verbose=0) > 0.5) == y))
     assert model.train_on_batch(x, y)[1] > 0.4
+
+
+# ---- weighted_metrics -------------------------------------------------------------------------
+
+def weighted_data(rows=40, seed=3):
+    x, y = regression_data(rows, seed)
+    weights = np.random.default_rng(seed).uniform(0.1, 3.0, rows).astype(np.float32)
+    return x, y, weights
+
+
+def test_weighted_metrics_get_the_sample_weights_and_metrics_do_not():
+    x, y, w = weighted_data()
+    model = dense_model()
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mae"],
+                  weighted_metrics=["mae", "mse", "mae"])
+    names = ["mae", "mae_1", "weighted_mae", "mse", "weighted_mae_1"]  # Keras's naming
+    assert model.metrics_names == ["loss"] + names
+    for backend in ("cpp", "numpy"):
+        with nerve.use_backend(backend):
+            logs = model.evaluate(x, y, sample_weight=w, batch_size=7, return_dict=True,
+                                  verbose=0)
+            values = model.evaluate(x, y, sample_weight=w, verbose=0)
+        error = (model.predict(x, verbose=0) - y)[:, 0].astype(np.float64)
+        plain, weighted = np.abs(error).mean(), np.dot(w, np.abs(error)) / w.sum()
+        assert sorted(logs) == sorted(["loss"] + names)
+        assert logs["mae"] == logs["mae_1"] == pytest.approx(plain, rel=1e-5)
+        assert logs["weighted_mae"] == logs["weighted_mae_1"] == pytest.approx(weighted, rel=1e-5)
+        assert logs["mse"] == pytest.approx(np.dot(w, error ** 2) / w.sum(), rel=1e-5)
+        assert logs["loss"] == pytest.approx(np.dot(w, error ** 2) / len(w), rel=1e-5)
+        assert values == pytest.approx([logs[n] for n in ["loss"] + names], rel=1e-6)
+
+
+def test_weighted_accuracy_takes_the_class_weights():
+    x, y, _ = weighted_data(seed=4)  # classes predicted 70% and 90% right
+    y = (y > 0.3).astype(np.float32)
+    model = dense_model(activation="sigmoid")
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    hits = ((model.predict(x, verbose=0) > 0.5) == y)[:, 0]
+    class_weight = {0: 1.0, 1: 9.0}
+    w = np.where(y[:, 0] > 0.5, 9.0, 1.0)
+    logs = model.train_on_batch(x, y, class_weight=class_weight, return_dict=True)
+    assert logs["accuracy"] == pytest.approx(hits.mean())
+    assert logs["weighted_accuracy"] == pytest.approx(np.dot(w, hits) / w.sum())
+    assert logs["weighted_accuracy"] != pytest.approx(logs["accuracy"])
+
+
+def test_weighted_metrics_per_output_are_named_after_the_outputs():
+    a = layers.Input(shape=(3,), name="a")
+    hidden = layers.Dense(4)(a)
+    model = nerve.Model(a, {"p": layers.Dense(1, name="p")(hidden),
+                            "r": layers.Dense(2, name="r")(hidden)})
+    model.compile(optimizer="sgd", loss="mse", metrics={"p": ["mae"]},
+                  weighted_metrics={"p": ["mae"], "r": ["mse"]})
+    x, y, w = weighted_data()
+    targets = {"p": y, "r": np.hstack([y, -y])}
+    logs = model.evaluate(x, targets, sample_weight=w, return_dict=True, verbose=0)
+    assert set(logs) == {"loss", "p_loss", "r_loss", "p_mae", "p_weighted_mae", "r_mse"}
+    out = model.predict(x, verbose=0)
+    error = np.abs(out["p"] - y)[:, 0]
+    assert logs["p_weighted_mae"] == pytest.approx(np.dot(w, error) / w.sum(), rel=1e-5)
+    assert logs["p_mae"] == pytest.approx(error.mean(), rel=1e-5)
+
+
+def test_weighted_metrics_on_generators_match_arrays():
+    x, y, w = weighted_data(rows=300)
+    models = []
+    for _ in range(2):
+        model = dense_model()
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"], weighted_metrics=["mae"])
+        models.append(model)
+    reference = models[0].fit(x, y, sample_weight=w, batch_size=16, epochs=2, shuffle=False,
+                              verbose=0).history
+    # Batches with and without weights: the unweighted ones count with weight 1.
+    stream = [(x[s:s + 16], y[s:s + 16], w[s:s + 16]) for s in range(0, 300, 16)] * 2
+    history = models[1].fit(iter(stream), steps_per_epoch=19, epochs=2, verbose=0).history
+    # Equal up to rounding: the window feeds the metrics in other chunks than arrays do.
+    assert history == {k: pytest.approx(v, rel=1e-12) for k, v in reference.items()}
+    assert "weighted_mae" in history
+    mixed = [(b[0], b[1]) if i % 2 else b for i, b in enumerate(stream[:19])]
+    expected_w = np.concatenate([b[2] if len(b) == 3 else np.ones(len(b[0])) for b in mixed])
+    logs = models[1].evaluate(iter(mixed), return_dict=True, verbose=0)
+    expected = models[1].evaluate(x, y, sample_weight=expected_w, batch_size=16,
+                                  return_dict=True, verbose=0)
+    assert logs == pytest.approx(expected, rel=1e-9)
+
+
+def test_weighted_metrics_in_the_compile_config_and_checked_at_compile(tmp_path):
+    model = dense_model()
+    model.compile(optimizer="adam", loss="mse", weighted_metrics=["mae"])
+    assert model.get_compile_config()["weighted_metrics"] == ["mae"]
+    model.save(tmp_path / "m.keras")
+    loaded = nerve.models.load_model(tmp_path / "m.keras")
+    assert loaded.metrics_names == ["loss", "mae"]
+    with pytest.raises(ValueError, match="Unknown metric 'nope'"):
+        model.compile(loss="mse", weighted_metrics=["nope"])
+    with pytest.raises(TypeError, match="weighted_metrics: expected a list"):
+        model.compile(loss="mse", weighted_metrics="mae")
+    assert model.get_compile_config()["weighted_metrics"] == ["mae"]  # left as it was

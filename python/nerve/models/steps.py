@@ -33,11 +33,16 @@ class Running:
             return
         at = slice(self.origin + self._fed, self.origin + self.rows)
         rows = at if self.order is None else self.order[at]
-        for index, metrics in enumerate(self.model._output_metrics):
-            if metrics:
+        weights = None if self.weights is None else self.weights[rows]
+        model = self.model
+        for index, (metrics, weighted) in enumerate(zip(model._output_metrics,
+                                                        model._output_weighted_metrics)):
+            if metrics or weighted:
                 y_true, y_pred = self.ys[index][rows], self.predictions[index][at]
                 for metric in metrics:
                     metric.update_state(y_true, y_pred)
+                for metric in weighted:  # compile's weighted_metrics get the sample weights
+                    metric.update_state(y_true, y_pred, weights)
         self._fed = self.rows
 
     def restart(self):

@@ -211,7 +211,8 @@ class Trainer(compiling.Compiling):
 
     def _kept_predictions(self, rows, every=False):
         return [np.empty((rows,) + t.shape[1:], self.dtype)
-                if every or self._output_metrics[i] else None for i, t in enumerate(self.outputs)]
+                if every or self._output_metrics[i] or self._output_weighted_metrics[i] else None
+                for i, t in enumerate(self.outputs)]
 
     def _output_sums(self):
         return np.zeros(len(self._output_names)) if len(self._output_names) > 1 else None
