@@ -96,31 +96,44 @@ void sgd(Run run, T* p, const T* g, T* velocity, int64_t n, T lr, T momentum, bo
 template <class T>
 struct AdamCoefficients { T keep, alpha, one_minus_beta1, one_minus_beta2, eps; };
 
-template <class T>
+template <class T, bool AmsGrad>
 NERVE_INLINE void adam_body(T* __restrict p, const T* __restrict g, T* __restrict m,
-                            T* __restrict v, int64_t n, AdamCoefficients<T> c) {
+                            T* __restrict v, T* __restrict v_hat, int64_t n,
+                            AdamCoefficients<T> c) {
   for (int64_t i = 0; i < n; ++i) {
     const T gi = g[i];
     const T mi = m[i] + c.one_minus_beta1 * (gi - m[i]);
-    const T vi = v[i] + c.one_minus_beta2 * (gi * gi - v[i]);
+    T vi = v[i] + c.one_minus_beta2 * (gi * gi - v[i]);
     m[i] = mi;
     v[i] = vi;
+    if constexpr (AmsGrad) {
+      // max(v_hat, v) that keeps a NaN from either side, as np.maximum does.
+      const T hat = v_hat[i];
+      vi = (vi > hat || vi != vi) ? vi : hat;
+      v_hat[i] = vi;
+    }
     p[i] = p[i] * c.keep - c.alpha * mi / (std::sqrt(vi) + c.eps);
   }
 }
 
 template <class T, class Run>
-void adam(Run run, T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
-          int64_t step, T weight_decay) {
+void adam(Run run, T* p, const T* g, T* m, T* v, T* v_hat, int64_t n, T lr, T beta1, T beta2,
+          T eps, int64_t step, T weight_decay) {
   // Keras folds both bias corrections into the step size: lr*sqrt(1-b2^t)/(1-b1^t).
   const double t = static_cast<double>(step);
   const double alpha = lr * std::sqrt(1.0 - std::pow(static_cast<double>(beta2), t)) /
                        (1.0 - std::pow(static_cast<double>(beta1), t));
   const AdamCoefficients<T> c{decay_factor(lr, weight_decay), static_cast<T>(alpha),
                               static_cast<T>(1.0 - beta1), static_cast<T>(1.0 - beta2), eps};
-  run(n, [=](int64_t b, int64_t e) NERVE_INLINE_LAMBDA {
-    adam_body(p + b, g + b, m + b, v + b, e - b, c);
-  });
+  if (v_hat != nullptr) {
+    run(n, [=](int64_t b, int64_t e) NERVE_INLINE_LAMBDA {
+      adam_body<T, true>(p + b, g + b, m + b, v + b, v_hat + b, e - b, c);
+    });
+  } else {
+    run(n, [=](int64_t b, int64_t e) NERVE_INLINE_LAMBDA {
+      adam_body<T, false>(p + b, g + b, m + b, v + b, nullptr, e - b, c);
+    });
+  }
 }
 
 // ---- RMSprop ----------------------------------------------------------------------------------
@@ -270,15 +283,15 @@ void sgd_update_scalar(T* p, const T* g, T* velocity, int64_t n, T lr, T momentu
 }
 
 template <class T>
-void adam_update(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
-                 int64_t step, T weight_decay) {
-  adam(Threaded{}, p, g, m, v, n, lr, beta1, beta2, eps, step, weight_decay);
+void adam_update(T* p, const T* g, T* m, T* v, T* v_hat, int64_t n, T lr, T beta1, T beta2,
+                 T eps, int64_t step, T weight_decay) {
+  adam(Threaded{}, p, g, m, v, v_hat, n, lr, beta1, beta2, eps, step, weight_decay);
 }
 
 template <class T>
-void adam_update_scalar(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2,
-                        T eps, int64_t step, T weight_decay) {
-  adam(Serial{}, p, g, m, v, n, lr, beta1, beta2, eps, step, weight_decay);
+void adam_update_scalar(T* p, const T* g, T* m, T* v, T* v_hat, int64_t n, T lr, T beta1,
+                        T beta2, T eps, int64_t step, T weight_decay) {
+  adam(Serial{}, p, g, m, v, v_hat, n, lr, beta1, beta2, eps, step, weight_decay);
 }
 
 template <class T>
@@ -341,8 +354,9 @@ void clip_by_value(T* const* grads, const int64_t* sizes, int64_t count, T clip)
 #define NERVE_INSTANTIATE_OPTIM(T)                                                             \
   template void sgd_update<T>(T*, const T*, T*, int64_t, T, T, bool, T);                       \
   template void sgd_update_scalar<T>(T*, const T*, T*, int64_t, T, T, bool, T);                \
-  template void adam_update<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, int64_t, T);         \
-  template void adam_update_scalar<T>(T*, const T*, T*, T*, int64_t, T, T, T, T, int64_t, T);  \
+  template void adam_update<T>(T*, const T*, T*, T*, T*, int64_t, T, T, T, T, int64_t, T);     \
+  template void adam_update_scalar<T>(T*, const T*, T*, T*, T*, int64_t, T, T, T, T, int64_t,  \
+                                      T);                                                      \
   template void rmsprop_update<T>(T*, const T*, T*, T*, T*, int64_t, T, T, T, T, T);           \
   template void rmsprop_update_scalar<T>(T*, const T*, T*, T*, T*, int64_t, T, T, T, T, T);    \
   template void adagrad_update<T>(T*, const T*, T*, int64_t, T, T, T);                         \

@@ -5,6 +5,8 @@
 //            momentum == 0: p -= lr*g and velocity may be null.
 //   adam:    m += (1-b1)(g - m); v += (1-b2)(g^2 - v);
 //            p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)        (t = step >= 1)
+//            AMSGrad (v_hat not null): v_hat = max(v_hat, v) (NaN kept), then v_hat in place of
+//            v in the step; v_hat is overwritten, not accumulated into.
 //   rmsprop: v = rho*v + (1-rho)g^2; centered: a = rho*a + (1-rho)g, d = v - a^2 + eps,
 //            else d = v + eps; inc = lr*g/sqrt(d); momentum: m = momentum*m + inc, p -= m,
 //            else p -= inc. avg_grad null unless centered, mom null unless momentum > 0.
@@ -26,8 +28,8 @@ template <class T>
 void sgd_update(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum, bool nesterov,
                 T weight_decay);
 template <class T>
-void adam_update(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
-                 int64_t step, T weight_decay);
+void adam_update(T* p, const T* g, T* m, T* v, T* v_hat, int64_t n, T lr, T beta1, T beta2,
+                 T eps, int64_t step, T weight_decay);
 template <class T>
 void rmsprop_update(T* p, const T* g, T* velocity, T* momentum_buf, T* avg_grad, int64_t n,
                     T lr, T rho, T momentum, T eps, T weight_decay);
@@ -46,8 +48,8 @@ template <class T>
 void sgd_update_scalar(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum,
                        bool nesterov, T weight_decay);
 template <class T>
-void adam_update_scalar(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2,
-                        T eps, int64_t step, T weight_decay);
+void adam_update_scalar(T* p, const T* g, T* m, T* v, T* v_hat, int64_t n, T lr, T beta1,
+                        T beta2, T eps, int64_t step, T weight_decay);
 template <class T>
 void rmsprop_update_scalar(T* p, const T* g, T* velocity, T* momentum_buf, T* avg_grad,
                            int64_t n, T lr, T rho, T momentum, T eps, T weight_decay);

@@ -164,7 +164,8 @@ def sgd_args(draw, dtype):
 
 @st.composite
 def adam_args(draw, dtype):
-    args = draw(tensor_lists(["params", "grads", "ms", "vs"], dtype))
+    args = draw(tensor_lists(["params", "grads", "ms", "vs", "v_hats"], dtype,
+                             optional=["v_hats"]))
     return {**args, "lr": value(draw(floats_of((0.01,)))),
             "beta1": value(draw(floats_of((0.9, 0.0)))),
             "beta2": value(draw(floats_of((0.999,)))),

@@ -23,6 +23,10 @@ VARIANTS = {
     "adam": ("adam_update", ["ms", "vs"], dict(lr=1e-2, beta1=0.9, beta2=0.999, epsilon=1e-7)),
     "adamw": ("adam_update", ["ms", "vs"],
               dict(lr=1e-2, beta1=0.8, beta2=0.99, epsilon=1e-3, weight_decay=0.004)),
+    "adam_amsgrad": ("adam_update", ["ms", "vs", "v_hats"],
+                     dict(lr=1e-2, beta1=0.9, beta2=0.999, epsilon=1e-7)),
+    "adamw_amsgrad": ("adam_update", ["ms", "vs", "v_hats"],
+                      dict(lr=1e-2, beta1=0.8, beta2=0.9, epsilon=1e-3, weight_decay=0.004)),
     "rmsprop": ("rmsprop_update", ["velocities", None, None],
                 dict(lr=1e-2, rho=0.9, momentum=0.0, epsilon=1e-7)),
     "rmsprop_momentum": ("rmsprop_update", ["velocities", "momenta", None],
@@ -51,7 +55,8 @@ def call(module, variant, params, grads, state, step, scalar=False):
     function, _, hyper = VARIANTS[variant]
     fn = getattr(module, f"_{function}_scalar" if scalar else function)
     if function == "adam_update":
-        return fn(params, grads, *state, step=step, **hyper)
+        v_hats = dict(zip(["v_hats"], state[2:]))  # AMSGrad's slot, by keyword
+        return fn(params, grads, *state[:2], step=step, **v_hats, **hyper)
     return fn(params, grads, *state, **hyper)
 
 
@@ -100,6 +105,41 @@ def test_adam_known_first_step():
     m, v = [np.zeros(3)], [np.zeros(3)]
     _core.adam_update(p, g, m, v, lr=0.1, beta1=0.9, beta2=0.999, epsilon=1e-12, step=1)
     np.testing.assert_allclose(p[0], [0.9, -1.9, 3.0], rtol=1e-9)
+
+
+def test_amsgrad_follows_keras_formula():
+    # Keras's update_step written out per element in float64, over gradients whose squares
+    # shrink, so v falls below its running maximum and v_hat differs from v.
+    grads = [np.array([3.0, -1.0]), np.array([0.5, 2.0]), np.array([0.1, -0.1]),
+             np.array([-0.2, 0.05])]
+    lr, b1, b2, eps = 0.1, 0.9, 0.5, 1e-7
+    p, m, v, v_hat = [1.0, -1.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]
+    for t, g in enumerate(grads, 1):
+        alpha = lr * (1 - b2**t) ** 0.5 / (1 - b1**t)
+        for i in range(2):
+            m[i] += (g[i] - m[i]) * (1 - b1)
+            v[i] += (g[i] ** 2 - v[i]) * (1 - b2)
+            v_hat[i] = max(v_hat[i], v[i])
+            p[i] -= m[i] * alpha / (v_hat[i] ** 0.5 + eps)
+    for module in (_core, ref):
+        for scalar in (False, True) if module is _core else (False,):
+            fn = module._adam_update_scalar if scalar else module.adam_update
+            state = [[np.array([1.0, -1.0])]] + [[np.zeros(2)] for _ in range(3)]
+            for t, g in enumerate(grads, 1):
+                fn(state[0], [g], state[1], state[2], lr=lr, beta1=b1, beta2=b2, epsilon=eps,
+                   step=t, v_hats=state[3])
+            np.testing.assert_allclose(state[0][0], p, rtol=1e-12)
+            np.testing.assert_allclose(state[3][0], v_hat, rtol=1e-12)
+            assert (state[3][0] > state[2][0]).all()  # the maximum, not the last velocity
+
+
+@pytest.mark.parametrize("backend", [_core, ref], ids=["cpp", "numpy"])
+def test_amsgrad_keeps_nan_in_v_hat(backend):
+    p, g = [np.ones(2)], [np.array([np.nan, 1.0])]
+    m, v, v_hat = [np.zeros(2)], [np.zeros(2)], [np.array([0.0, np.nan])]
+    backend.adam_update(p, g, m, v, lr=0.1, beta1=0.9, beta2=0.999, epsilon=1e-7, step=1,
+                        v_hats=v_hat)
+    assert np.isnan(v_hat[0]).all() and np.isnan(p[0]).all()
 
 
 def test_tuples_are_accepted_and_grads_may_be_read_only():
@@ -243,6 +283,18 @@ ADAM_BAD = [
     ("step", ValueError, lambda a: a.update(step=0)),
     ("step", TypeError, lambda a: a.update(step=1.5)),
     ("weight_decay", ValueError, lambda a: a.update(weight_decay=float("inf"))),
+    ("v_hats", TypeError, lambda a: a.update(v_hats=a["ms"][0])),
+    ("v_hats", ValueError, lambda a: a.update(v_hats=a["vs"][:1])),
+    ("v_hats[1]", ValueError, lambda a: a.update(v_hats=[np.zeros((3, 4), np.float32),
+                                                         np.zeros(4, np.float32)])),
+    ("v_hats[0]", TypeError, lambda a: a.update(v_hats=[np.zeros((3, 4)),
+                                                        np.zeros(5, np.float32)])),
+    ("v_hats[1]", ValueError, lambda a: a.update(v_hats=[np.zeros((3, 4), np.float32),
+                                                         read_only(np.zeros(5, np.float32))])),
+    ("v_hats[1]", ValueError, lambda a: a.update(v_hats=[np.zeros((3, 4), np.float32),
+                                                         a["vs"][1]])),
+    ("v_hats[0]", ValueError, lambda a: a.update(v_hats=[np.zeros((4, 3), np.float32).T,
+                                                         np.zeros(5, np.float32)])),
 ]
 
 

@@ -201,20 +201,23 @@ void sgd(py::object params, py::object grads, py::object velocities, double lr,
 
 template <bool Scalar>
 void adam(py::object params, py::object grads, py::object ms, py::object vs, double lr,
-          double beta1, double beta2, double epsilon, py::handle step_obj, double weight_decay) {
+          double beta1, double beta2, double epsilon, py::handle step_obj, double weight_decay,
+          py::object v_hats) {
   require_finite(lr, "lr");
   require_unit_interval_open(beta1, "beta1");
   require_unit_interval_open(beta2, "beta2");
   require_non_negative(epsilon, "epsilon");
   const int64_t step = require_step(step_obj);
   require_non_negative(weight_decay, "weight_decay");
-  Tensors t = check_lists({{"params", params, true}, {"grads", grads, false},
-                           {"ms", ms, true}, {"vs", vs, true}});
+  std::vector<ListArg> args{{"params", params, true}, {"grads", grads, false},
+                            {"ms", ms, true}, {"vs", vs, true}};
+  if (!v_hats.is_none()) args.push_back({"v_hats", v_hats, true});
+  Tensors t = check_lists(args);
   for_each_tensor(t, [&](auto tag, int64_t i) {
     using T = decltype(tag);
     auto run = Scalar ? &adam_update_scalar<T> : &adam_update<T>;
-    run(t.data<T>(0, i), t.data<T>(1, i), t.data<T>(2, i), t.data<T>(3, i), t.size(i), T(lr),
-        T(beta1), T(beta2), T(epsilon), step, T(weight_decay));
+    run(t.data<T>(0, i), t.data<T>(1, i), t.data<T>(2, i), t.data<T>(3, i), t.data<T>(4, i),
+        t.size(i), T(lr), T(beta1), T(beta2), T(epsilon), step, T(weight_decay));
   });
 }
 
@@ -321,8 +324,10 @@ void define_updates(py::module_& m, const std::string& prefix, const std::string
   m.def((prefix + "adam_update" + suffix).c_str(), &adam<Scalar>, py::arg("params"),
         py::arg("grads"), py::arg("ms"), py::arg("vs"), py::arg("lr"), py::arg("beta1"),
         py::arg("beta2"), py::arg("epsilon"), py::arg("step"), py::arg("weight_decay") = 0.0,
+        py::arg("v_hats") = py::none(),
         "Adam in place (Keras 3): m += (1-b1)(g-m); v += (1-b2)(g^2-v); "
-        "p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps), t = step >= 1.");
+        "p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps), t = step >= 1. AMSGrad when v_hats "
+        "is given: v_hat = max(v_hat, v), used in place of v.");
   m.def((prefix + "rmsprop_update" + suffix).c_str(), &rmsprop<Scalar>, py::arg("params"),
         py::arg("grads"), py::arg("velocities"), py::arg("momenta"), py::arg("avg_grads"),
         py::arg("lr"), py::arg("rho"), py::arg("momentum"), py::arg("epsilon"),

@@ -195,14 +195,51 @@ class _ProbabilisticLoss(_BuiltinLoss):
         return {"from_logits": self.from_logits}
 
 
-class BinaryCrossentropy(_ProbabilisticLoss):
+def _smoothed(y_true, label_smoothing, classes):
+    """Keras's label smoothing: y * (1 - ls) + ls / classes, as a new array."""
+    return y_true * (1.0 - label_smoothing) + label_smoothing / classes
+
+
+class _SmoothedLoss(_ProbabilisticLoss):
+    """A cross-entropy whose targets are smoothed towards uniform by label_smoothing; models
+    smooth their target arrays once (metrics still see the given labels)."""
+
+    _config_keys = ("name", "from_logits", "label_smoothing")
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, name=None):
+        super().__init__(from_logits, name)
+        value = float(label_smoothing)
+        if not (np.isfinite(value) and 0 <= value <= 1):
+            raise ValueError(f"label_smoothing: expected a number in [0, 1], received "
+                             f"{label_smoothing!r}")
+        self.label_smoothing = value
+
+    def smooth(self, y_true, classes):
+        """y_true (rows, classes) as the kernel should see it."""
+        return _smoothed(y_true, self.label_smoothing, self._smoothing_classes(classes))
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.label_smoothing:
+            y_true = self.smooth(np.asarray(y_true, dtype=np.float64), np.shape(y_pred)[-1])
+        return super().__call__(y_true, y_pred, sample_weight)
+
+
+class BinaryCrossentropy(_SmoothedLoss):
     kind = "binary_crossentropy"
     _function = staticmethod(binary_crossentropy)
 
+    @staticmethod
+    def _smoothing_classes(classes):
+        return 2  # each output is its own two-class problem: y*(1-ls) + 0.5*ls
 
-class CategoricalCrossentropy(_ProbabilisticLoss):
+
+class CategoricalCrossentropy(_SmoothedLoss):
     kind = "categorical_crossentropy"
     _function = staticmethod(categorical_crossentropy)
+
+    @staticmethod
+    def _smoothing_classes(classes):
+        return classes
 
 
 class SparseCategoricalCrossentropy(_ProbabilisticLoss):

@@ -322,17 +322,19 @@ class Adam(Optimizer):
         self.beta_1 = _number(beta_1, "beta_1", *in_unit)
         self.beta_2 = _number(beta_2, "beta_2", *in_unit)
         self.epsilon = _number(epsilon, "epsilon")
-        if amsgrad:
-            raise ValueError("amsgrad: expected False (nerve does not implement AMSGrad)")
-        self.amsgrad = False
+        if not isinstance(amsgrad, (bool, np.bool_)):
+            raise TypeError(f"amsgrad: expected True or False, received {amsgrad!r}")
+        self.amsgrad = bool(amsgrad)
 
     def _slot_names(self):
-        return ("momentum", "velocity")
+        # AMSGrad keeps the running maximum of the velocity (Keras's "velocity_hat").
+        return ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
     def _bind_update(self, backend, p, g, slots):
-        adam, (m, v) = backend.adam_update, slots
+        adam, (m, v, *v_hat) = backend.adam_update, slots
+        v_hat = v_hat[0] if v_hat else None
         return lambda lr, step: adam(p, g, m, v, lr, self.beta_1, self.beta_2, self.epsilon,
-                                     step, self._weight_decay)
+                                     step, self._weight_decay, v_hat)
 
 
 class AdamW(Adam):

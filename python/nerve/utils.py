@@ -8,7 +8,7 @@ import random
 
 import numpy as np
 
-__all__ = ["set_random_seed", "floatx", "set_floatx", "to_categorical"]
+__all__ = ["set_random_seed", "floatx", "set_floatx", "to_categorical", "PyDataset", "Sequence"]
 
 # One generator owned by nerve: initializers, dropout and fit's shuffling draw from it. It is
 # reseeded in place, so code holding a reference keeps drawing from the reseeded stream.
@@ -75,6 +75,42 @@ def to_categorical(y, num_classes=None):
     out = np.zeros(labels.shape + (num_classes,), dtype=np.float32)
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out
+
+
+class PyDataset:
+    """Batches by index, as keras.utils.PyDataset: a subclass defines __len__ (the number of
+    batches) and __getitem__(index) returning one batch, (x, y) or (x, y, sample_weight), or
+    x alone for predict; on_epoch_begin() / on_epoch_end() run around every epoch. A
+    `num_batches` property returning None instead of __len__ makes the dataset endless: fit
+    then needs steps_per_epoch. fit(shuffle=True) visits the batches in a new order each epoch.
+
+    workers, use_multiprocessing and max_queue_size are accepted for Keras code, but nerve
+    calls __getitem__ in the calling thread, one batch at a time (its kernels already use
+    every core)."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers, self.use_multiprocessing = workers, use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} defines no __getitem__(index)")
+
+    @property
+    def num_batches(self):
+        """Batches per epoch (len(self)), or None for an endless dataset."""
+        if hasattr(self, "__len__"):
+            return len(self)
+        raise NotImplementedError(f"{type(self).__name__} defines neither __len__ nor "
+                                  f"num_batches")
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass
+
+
+Sequence = PyDataset  # Keras 3 keeps the old name as an alias
 
 
 def lookup(identifier, registry, kind, base):

@@ -157,24 +157,48 @@ class Activation(Layer):
 
 class Dropout(Layer):
     """Zeroes a `rate` fraction of the inputs in training and scales the rest by
-    1 / (1 - rate); does nothing in predict and evaluate."""
+    1 / (1 - rate); does nothing in predict and evaluate. `noise_shape` (as Keras) draws the
+    mask at that shape, None entries taken from the input, and broadcasts it over the axes of
+    size 1: (None, 1, features) drops the same features at every timestep."""
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
             raise ValueError(f"rate: expected a number in [0, 1), received {rate!r}")
         if noise_shape is not None:
-            raise ValueError("noise_shape: expected None (nerve drops elements independently)")
-        self.rate, self.seed = float(rate), seed
+            if not isinstance(noise_shape, (list, tuple)) or not all(
+                    d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                                  and d >= 1) for d in noise_shape):
+                raise ValueError(f"noise_shape: expected a tuple of ints >= 1 or None, "
+                                 f"received {noise_shape!r}")
+            noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
+        self.rate, self.seed, self.noise_shape = float(rate), seed, noise_shape
         self._generator = None if seed is None else np.random.default_rng(seed)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}
+
+    def _check_input_shapes(self, shapes):
+        self._mask_shape(shapes[0])
+
+    def _mask_shape(self, shape):
+        """The mask's shape for inputs of `shape` (None entries: unknown batch size)."""
+        if self.noise_shape is None:
+            return tuple(shape)
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"noise_shape: expected {len(shape)} entries for inputs of shape "
+                             f"{tuple(shape)}, received {self.noise_shape}")
+        mask = tuple(d if n is None else n for n, d in zip(self.noise_shape, shape))
+        if any(m is not None and d is not None and m not in (1, d) for m, d in zip(mask, shape)):
+            raise ValueError(f"noise_shape: each entry must be None, 1 or the input's size, "
+                             f"received {self.noise_shape} for inputs of shape {tuple(shape)}")
+        return mask
 
     def _forward(self, lowering, x, training):
         if not training or self.rate == 0:
             return x, [], None
-        y, mask = lowering.empty_like(x), lowering.empty_like(x)
+        y, mask = lowering.empty_like(x), lowering.empty(self._mask_shape(x.shape), x.dtype)
         generator = self._generator or utils.generator()
         rate, scale, dtype = self.rate, 1.0 / (1.0 - self.rate), x.dtype
 
@@ -182,7 +206,7 @@ class Dropout(Layer):
             generator.random(dtype=dtype, out=mask)
             np.greater_equal(mask, rate, out=mask)
             np.multiply(mask, scale, out=mask)
-            np.multiply(x, mask, out=y)
+            np.multiply(x, mask, out=y)  # broadcasts a noise_shape mask
         return y, [(drop, ())], mask
 
     def _backward(self, lowering, mask, dy, need_dx, fused):

@@ -40,6 +40,35 @@ def _per_output(value, names, what, single):
     return [value] * len(names)
 
 
+def _metric_structure(value, what):
+    """compile's `metrics` / `weighted_metrics`: a list for every output, a list of lists or a
+    dict of lists per output; each identifier checked now."""
+    if isinstance(value, dict):
+        return {key: _metric_list(entry, f"{what}[{key!r}]") for key, entry in value.items()}
+    if value is not None and any(isinstance(m, (list, tuple)) for m in value):
+        return [_metric_list(m, f"{what}[{i}]") for i, m in enumerate(value)]
+    return _metric_list(value, what)
+
+
+def _log_names(plain, weighted):
+    """Keras's log names for (prefix, metric name) pairs of the metrics, then of the weighted
+    metrics: a repeated name gets _1, _2, ...; a weighted metric whose name is taken becomes
+    weighted_<name> (then weighted_<name>_1, ...)."""
+    counts, names = {}, []
+
+    def unique(name):
+        count = counts.get(name, 0)
+        counts[name] = count + 1
+        return f"{name}_{count}" if count else name
+
+    for prefix, name in plain:
+        names.append(unique(prefix + name))
+    for prefix, name in weighted:
+        taken = prefix + name in counts
+        names.append(unique(f"{prefix}weighted_{name}" if taken else prefix + name))
+    return names
+
+
 def _metric_list(value, what):
     if value is None:
         return []
@@ -55,18 +84,17 @@ class Compiling:
     def _init_compiling(self):
         self.optimizer = self.loss = None
         self._loss_id = None
-        self._metric_ids, self._loss_weight_ids = [], None
+        self._metric_ids, self._weighted_ids, self._loss_weight_ids = [], None, None
         self._resolved = None  # output names the settings below were resolved for
         self._output_losses, self._loss_weights, self._output_metrics = [], [], []
+        self._output_weighted_metrics = []  # fed the sample weights; the others are not
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Choose the optimizer, the losses, their weights and the metrics (Keras identifiers
-        or objects; per output as a list or a dict for a model with several outputs)."""
-        if weighted_metrics is not None:
-            raise ValueError("weighted_metrics: not supported by nerve; metrics are computed "
-                             "without sample weights")
+        or objects; per output as a list or a dict for a model with several outputs);
+        weighted_metrics are weighted by sample_weight / class_weight, metrics are not."""
         optimizer = optimizers.get(optimizer)
         single_loss = lambda v: v is None or not isinstance(v, (list, tuple, dict)) \
             or _is_loss_config(v)  # noqa: E731
@@ -77,20 +105,16 @@ class Compiling:
             loss_object = type(loss)(None if l is None else losses.get(l) for l in entries) \
                 if not isinstance(loss, dict) else {k: None if l is None else losses.get(l)
                                                     for k, l in loss.items()}
-        if isinstance(metrics, dict):
-            metric_ids = {key: _metric_list(value, f"metrics[{key!r}]")
-                          for key, value in metrics.items()}
-        elif metrics is not None and any(isinstance(m, (list, tuple)) for m in metrics):
-            metric_ids = [_metric_list(m, f"metrics[{i}]") for i, m in enumerate(metrics)]
-        else:
-            metric_ids = _metric_list(metrics, "metrics")
+        metric_ids = _metric_structure(metrics, "metrics")
+        weighted_ids = (None if weighted_metrics is None
+                        else _metric_structure(weighted_metrics, "weighted_metrics"))
         if loss_weights is not None and not isinstance(loss_weights, (dict, list, tuple)) \
                 and not isinstance(loss_weights, numbers.Real):
             raise TypeError(f"loss_weights: expected a list or dict of numbers, received "
                             f"{type(loss_weights).__name__}")
         self.optimizer, self.loss, self._loss_id = optimizer, loss_object, loss
         self._metric_ids, self._loss_weight_ids = metric_ids, loss_weights
-        self._resolved = None
+        self._weighted_ids, self._resolved = weighted_ids, None
         if self.built:
             self._resolve_compile()
             self._pack()  # applies changed `trainable` flags, as Keras's compile does
@@ -111,17 +135,22 @@ class Compiling:
             if not isinstance(weight, numbers.Real) or not np.isfinite(weight) or weight < 0:
                 raise ValueError(f"loss_weights: expected finite numbers >= 0, received "
                                  f"{weight!r} for output {name!r}")
-        ids = self._metric_ids
-        per_output = ids if isinstance(ids, (list, dict)) and (
-            isinstance(ids, dict) or (ids and isinstance(ids[0], list))) else None
-        metric_ids = (_per_output(per_output, names, "metrics", lambda v: False)
-                      if per_output is not None else [ids] * len(names))
+        widths = [t.shape[-1] for t in self.outputs]
+
+        def resolved(ids, what):
+            per_output = ids if isinstance(ids, dict) or (ids and isinstance(ids[0], list)) \
+                else None
+            ids = (_per_output(per_output, names, what, lambda v: False)
+                   if per_output is not None else [ids] * len(names))
+            return [[metrics_module.resolve(m, loss or losses.MeanSquaredError(), width)
+                     for m in (entry or [])]
+                    for entry, loss, width in zip(ids, output_losses, widths)]
+
+        metrics = resolved(self._metric_ids, "metrics")
+        weighted = resolved(self._weighted_ids or [], "weighted_metrics")
         self._output_losses = output_losses
         self._loss_weights = [1.0 if w is None else float(w) for w in weights]
-        self._output_metrics = [
-            [metrics_module.resolve(m, loss or losses.MeanSquaredError(),
-                                    self.outputs[i].shape[-1]) for m in (metric_ids[i] or [])]
-            for i, loss in enumerate(output_losses)]
+        self._output_metrics, self._output_weighted_metrics = metrics, weighted
         self._resolved = names
 
     @property
@@ -130,31 +159,40 @@ class Compiling:
 
     @property
     def metrics_names(self):
-        ids = self._metric_ids
-        flat = ids if not (isinstance(ids, dict) or (ids and isinstance(ids[0], list))) else []
-        return ["loss"] + [m if isinstance(m, str) else m.name for m in flat]
+        def flat(ids):
+            ids = ids or []
+            return [] if isinstance(ids, dict) or (ids and isinstance(ids[0], list)) else [
+                ("", m if isinstance(m, str) else m.name) for m in ids]
+        return ["loss"] + _log_names(flat(self._metric_ids), flat(self._weighted_ids))
 
     def _loss_names(self):
         return [f"{name}_loss" for name, loss in zip(self._output_names, self._output_losses)
                 if loss is not None] if len(self._output_names) > 1 else []
 
     def _named_metrics(self):
-        """(log name, metric) pairs: the metric's name, prefixed by its output's name when
-        the model has several outputs."""
+        """(log name, metric) pairs, named as Keras names them: the metric's name, prefixed
+        by its output's name when the model has several outputs (see _log_names)."""
         several = len(self._output_names) > 1
-        return [(f"{name}_{metric.name}" if several else metric.name, metric)
-                for name, metrics in zip(self._output_names, self._output_metrics)
-                for metric in metrics]
+
+        def pairs(per_output):
+            return [(f"{name}_" if several else "", metric)
+                    for name, metrics in zip(self._output_names, per_output)
+                    for metric in metrics]
+        plain, weighted = pairs(self._output_metrics), pairs(self._output_weighted_metrics)
+        names = _log_names([(p, m.name) for p, m in plain], [(p, m.name) for p, m in weighted])
+        return list(zip(names, [m for _, m in plain + weighted]))
 
     def _all_metrics(self):
-        return [metric for metrics in self._output_metrics for metric in metrics]
+        return [metric for per_output in (self._output_metrics, self._output_weighted_metrics)
+                for metrics in per_output for metric in metrics]
 
     def _check_metrics_on(self, ys):
         """Each metric is first tried on the targets (all rows: whether shapes broadcast
         depends on the row count), so one that cannot take them raises before a training
         step changes the model."""
-        for y, metrics, tensor in zip(ys, self._output_metrics, self.outputs):
-            for metric in metrics if y is not None else ():
+        for y, metrics, weighted, tensor in zip(ys, self._output_metrics,
+                                                self._output_weighted_metrics, self.outputs):
+            for metric in metrics + weighted if y is not None else ():
                 metric.update_state(y, np.zeros((len(y),) + tensor.shape[1:], self.dtype))
                 metric.reset_state()
 
@@ -199,9 +237,12 @@ class Compiling:
                   "loss": loss_config(self._loss_id), "metrics": metric_config(self._metric_ids)}
         if self._loss_weight_ids is not None:
             config["loss_weights"] = self._loss_weight_ids
+        if self._weighted_ids is not None:
+            config["weighted_metrics"] = metric_config(self._weighted_ids)
         return config
 
     def compile_from_config(self, config):
         self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
                      loss=config.get("loss"), metrics=config.get("metrics"),
-                     loss_weights=config.get("loss_weights"))
+                     loss_weights=config.get("loss_weights"),
+                     weighted_metrics=config.get("weighted_metrics"))

@@ -1,6 +1,9 @@
 """Input checks for fit / evaluate / predict: every argument is validated and converted
 before a model changes."""
+import math
+
 import numpy as np
+
 
 def as_inputs(x, name, dtype, sample_shape=None):
     """x as a C-contiguous float array (samples, ...) of dtype; ints and bools are converted
@@ -22,11 +25,7 @@ def as_inputs(x, name, dtype, sample_shape=None):
 def as_targets(y, loss, outputs, rows, dtype, name="y"):
     """y in the form the loss kernel takes: int64 labels (rows,) for the sparse losses, else
     (rows, outputs) floats; (rows,) is accepted for a single output."""
-    array = _as_numeric(y, name)
-    if array.ndim == 0 or len(array) != rows:
-        received = len(array) if array.ndim else "a scalar"
-        raise ValueError(f"x and {name}: expected the same number of samples, received {rows} "
-                         f"and {received}")
+    array = _samples(y, rows, name)
     if loss.sparse:
         if array.ndim == 2 and array.shape[1] == 1:
             array = array[:, 0]
@@ -58,11 +57,7 @@ def as_custom_targets(y, sample_shape, rows, dtype, name="y"):
     """y for a custom loss: floats, in the output's sample shape when it holds as many values;
     else with Keras's rank rule (one value per row gains a last axis of 1 against outputs of
     rank 2 or more; a last axis of 1 beyond the output's rank is dropped)."""
-    array = _as_numeric(y, name)
-    if array.ndim == 0 or len(array) != rows:
-        received = len(array) if array.ndim else "a scalar"
-        raise ValueError(f"x and {name}: expected the same number of samples, received {rows} "
-                         f"and {received}")
+    array = _samples(y, rows, name)
     sample_shape = tuple(sample_shape)
     if array[0].size == int(np.prod(sample_shape)):
         array = array.reshape((rows,) + sample_shape)
@@ -75,20 +70,20 @@ def as_custom_targets(y, sample_shape, rows, dtype, name="y"):
     return array
 
 
-def as_sample_weights(sample_weight, class_weight, y, rows, dtype):
+def as_sample_weights(sample_weight, class_weight, y, rows, dtype, name="sample_weight"):
     """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None."""
     if sample_weight is None and class_weight is None:
         return None
     weights = np.ones(rows)
     if sample_weight is not None:
-        given = _as_numeric(sample_weight, "sample_weight")
+        given = _as_numeric(sample_weight, name)
         if given.ndim == 2 and given.shape[1] == 1:
             given = given[:, 0]
         if given.shape != (rows,):
-            raise ValueError(f"sample_weight: expected shape ({rows},), received {given.shape}")
-        _require_finite(given, "sample_weight")
+            raise ValueError(f"{name}: expected shape ({rows},), received {given.shape}")
+        _require_finite(given, name)
         if (given < 0).any():
-            raise ValueError("sample_weight: expected weights >= 0, received a negative weight")
+            raise ValueError(f"{name}: expected weights >= 0, received a negative weight")
         weights *= given
     if class_weight is not None:
         weights *= _class_weights(class_weight, y)
@@ -119,6 +114,16 @@ def _class_weights(class_weight, y):
     return lookup[classes]
 
 
+def _samples(y, rows, name):
+    """y as numbers, with one entry per sample of x."""
+    array = _as_numeric(y, name)
+    if array.ndim == 0 or len(array) != rows:
+        received = len(array) if array.ndim else "a scalar"
+        raise ValueError(f"x and {name}: expected the same number of samples, received {rows} "
+                         f"and {received}")
+    return array
+
+
 def _as_numeric(value, name):
     if value is None:
         raise ValueError(f"{name}: expected an array, received None")
@@ -134,8 +139,9 @@ def _as_numeric(value, name):
 
 def _require_finite(array, name):
     # A float64 sum is finite exactly when no element is NaN or infinite (for any data that
-    # does not sum past 1e308), and costs no temporary array.
-    if array.dtype.kind == "f" and not np.isfinite(array.sum(dtype=np.float64)):
+    # does not sum past 1e308), and costs no temporary array; np.add.reduce and math.isfinite
+    # skip wrappers that cost more than the sum of a generator's small batch.
+    if array.dtype.kind == "f" and not math.isfinite(np.add.reduce(array, None, np.float64)):
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
             index = tuple(int(i) for i in bad[0])

@@ -11,11 +11,15 @@ import numpy as np
 
 class Running:
     """Loss means and metric values over the rows seen so far (an epoch or an evaluation).
-    `output_sums` (shared with the steps of a multi-output model) collects each output's
-    loss times rows; metrics are fed the kept predictions lazily, when logs() is called."""
+    Row r of the run is kept at position origin + r of `predictions`, and of ys and weights
+    through `order` when given. `output_sums` (shared with the steps of a multi-output model)
+    collects each output's loss times rows; metrics are fed the kept predictions lazily, when
+    logs() is called or the rows' window starts over (restart())."""
 
-    def __init__(self, model, ys, order, predictions, output_sums=None):
+    def __init__(self, model, ys, order, predictions, output_sums=None, weights=None,
+                 origin=0):
         self.model, self.ys, self.order, self.predictions = model, ys, order, predictions
+        self.weights, self.origin = weights, origin
         self.loss_sum, self.rows, self._fed = 0.0, 0, 0
         self.output_sums = output_sums
         if output_sums is not None:
@@ -23,19 +27,32 @@ class Running:
         for metric in model._all_metrics():
             metric.reset_state()
 
-    def logs(self):
+    def feed(self):
+        """Give the metrics the rows seen since the last call."""
+        if self.rows <= self._fed:
+            return
+        at = slice(self.origin + self._fed, self.origin + self.rows)
+        rows = at if self.order is None else self.order[at]
+        weights = None if self.weights is None else self.weights[rows]
         model = self.model
-        if self.rows > self._fed:
-            rows = slice(self._fed, self.rows)
-            for index, metrics in enumerate(model._output_metrics):
-                if not metrics:
-                    continue
-                y = self.ys[index]
-                y_true = y[rows] if self.order is None else y[self.order[rows]]
+        for index, (metrics, weighted) in enumerate(zip(model._output_metrics,
+                                                        model._output_weighted_metrics)):
+            if metrics or weighted:
+                y_true, y_pred = self.ys[index][rows], self.predictions[index][at]
                 for metric in metrics:
-                    metric.update_state(y_true, self.predictions[index][rows])
-            self._fed = self.rows
-        rows = self.rows or 1
+                    metric.update_state(y_true, y_pred)
+                for metric in weighted:  # compile's weighted_metrics get the sample weights
+                    metric.update_state(y_true, y_pred, weights)
+        self._fed = self.rows
+
+    def restart(self):
+        """The window the rows are kept in starts over at position 0."""
+        self.feed()
+        self.origin = -self.rows
+
+    def logs(self):
+        self.feed()
+        model, rows = self.model, self.rows or 1
         logs = {"loss": self.loss_sum / rows if self.rows else 0.0}
         if self.output_sums is not None:
             for name, value in zip(model._loss_names(), self.output_sums):
@@ -174,6 +191,13 @@ def regularization_function(model):
             regularizer.add_gradient(grad, weights, scratch)
         return penalty
     return regularize
+
+
+def penalty(model):
+    """The regularizers' penalty at the current weights: evaluate adds it to every batch's
+    loss, as Keras's compute_loss adds model.losses (the weights do not change meanwhile)."""
+    return sum(v.regularizer.penalty(v.value, np.empty_like(v.value))
+               for v in model.trainable_weights if v.regularizer is not None)
 
 
 def batches(rows, batch_size):

@@ -7,7 +7,6 @@ each fit, evaluate and predict call. Invalid arguments raise before the model ch
 """
 import collections
 import math
-import numbers
 import os
 import threading
 import warnings
@@ -16,11 +15,11 @@ import weakref
 import numpy as np
 
 from .. import callbacks as callbacks_module
-from .. import utils
 from ..backend import get_backend
 from ..graph.plan import Plan
-from . import compiling, steps
+from . import compiling, sources, steps
 from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
+from .sources import count_argument
 
 _CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
 _MODELS = weakref.WeakSet()  # whose plan locks a forked child must not inherit held
@@ -33,12 +32,6 @@ def _reset_plan_locks():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_plan_locks)
-
-
-def count_argument(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, received {value!r}")
-    return int(value)
 
 
 def _verbosity(verbose):
@@ -221,28 +214,32 @@ class Trainer(compiling.Compiling):
                 self._plans.clear()
         return array
 
-    def _data(self, x, y, sample_weight=None, class_weight=None, names=("x", "y")):
+    def _data(self, x, y, sample_weight=None, class_weight=None,
+              names=("x", "y", "sample_weight"), check_metrics=True):
+        """Checked (inputs, targets, sample weights); the metrics are first tried on the
+        targets unless told not to (a generator's later batches: that resets them)."""
         xs = self._inputs(x, names[0])
         self._resolve_compile()
         ys = self._targets(y, len(xs[0]), names[1])
-        self._check_metrics_on(ys)
+        if check_metrics:
+            self._check_metrics_on(ys)
         if class_weight is not None and len(ys) > 1:
             raise ValueError("class_weight: not supported for models with several outputs; "
                              "pass sample_weight instead")
-        weights = as_sample_weights(sample_weight, class_weight, ys[0], len(xs[0]), self.dtype)
+        weights = as_sample_weights(sample_weight, class_weight, ys[0], len(xs[0]), self.dtype,
+                                    names[2])
         return xs, ys, weights
 
-    def _validation_data(self, validation_data):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data: expected a tuple (x_val, y_val) or "
-                             "(x_val, y_val, sample_weight_val)")
-        x, y, *weights = validation_data
-        return self._data(x, y, weights[0] if weights else None,
-                          names=("validation_data x", "validation_data y"))
+    def _loss_targets(self, ys):
+        """The targets the loss kernels take: label-smoothed for a loss that smooths (Keras
+        smooths inside the loss, so the metrics still see the given labels)."""
+        return [y if y is None or not getattr(loss, "label_smoothing", 0.0)
+                else loss.smooth(y, y.shape[-1]) for y, loss in zip(ys, self._output_losses)]
 
     def _kept_predictions(self, rows, every=False):
-        return [np.empty((rows,) + t.shape[1:], self.dtype) if (every or metrics) else None
-                for t, metrics in zip(self.outputs, self._output_metrics)]
+        return [np.empty((rows,) + t.shape[1:], self.dtype)
+                if every or self._output_metrics[i] or self._output_weighted_metrics[i] else None
+                for i, t in enumerate(self.outputs)]
 
     def _output_sums(self):
         return np.zeros(len(self._output_names)) if len(self._output_names) > 1 else None
@@ -250,64 +247,53 @@ class Trainer(compiling.Compiling):
     # ---- training -----------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, validation_batch_size=None, validation_freq=1):
-        """Train for `epochs` passes over (x, y); returns the History callback."""
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` passes over (x, y), arrays, or x a generator or a PyDataset
+        yielding (x, y[, sample_weight]) batches; returns the History callback."""
         self._require_loss("fit")
-        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
         epochs = count_argument(epochs, "epochs", 0)
         initial_epoch = count_argument(initial_epoch, "initial_epoch", 0)
         validation_freq = count_argument(validation_freq, "validation_freq", 1)
         verbose = _verbosity(verbose)
-        xs, ys, weights = self._data(x, y, sample_weight, class_weight)
+        feed, validation = sources.fit_feeds(
+            self, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
+            validation_split, validation_data, validation_steps, validation_batch_size)
         self._require_trainable("fit")
-        validation = None
-        if validation_data is not None:
-            validation = self._validation_data(validation_data)
-        elif validation_split:
-            if not (isinstance(validation_split, numbers.Real) and 0 < validation_split < 1):
-                raise ValueError(f"validation_split: expected a number in [0, 1), received "
-                                 f"{validation_split!r}")
-            rows = len(xs[0])
-            split = int(math.floor(rows * (1.0 - validation_split)))
-            if not 0 < split < rows:
-                raise ValueError(f"validation_split: {validation_split} of {rows} samples "
-                                 f"leaves no training or no validation samples")
-            validation = ([a[split:] for a in xs], [None if a is None else a[split:] for a in ys],
-                          None if weights is None else weights[split:])
-            xs, ys = [a[:split] for a in xs], [None if a is None else a[:split] for a in ys]
-            weights = None if weights is None else weights[:split]
-
         backend = get_backend()
         self._ensure_packed()
-        rows = len(xs[0])
-        schedule = steps.batches(rows, batch_size)
         callbacks = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
-            epochs=epochs, steps=len(schedule))
+            epochs=epochs, steps=feed.batches_per_epoch)
         self.history = callbacks.history
-        predictions, sums = self._kept_predictions(rows), self._output_sums()
-        update = self._optimizer_step(backend)
+        sums, update = self._output_sums(), self._optimizer_step(backend)
         regularization = steps.regularization_function(self)
-        train_steps = {size: steps.train_step_function(
-            self._plan(backend, size, "train"), backend, xs, ys, weights, predictions,
-            regularization, update, self._loss_weights, sums)
-            for size in {size for _, size in schedule}}
-        schedule = [(train_steps[size], start, start + size, size) for start, size in schedule]
-        generator = utils.generator()
+        feed.bind(lambda size, xs, ys, weights, kept: steps.train_step_function(
+            self._plan(backend, size, "train"), backend, xs, ys, weights, kept, regularization,
+            update, self._loss_weights, sums), sums)
+        if validation is not None:
+            self._bind_test(validation, backend)
 
         self.stop_training = False
         logs, diverged = {}, False
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
+            if not feed.begin():
+                warnings.warn(f"fit: the generator has no batches left for epoch {epoch + 1} "
+                              f"of {epochs}, so training stops here; make it loop (while "
+                              f"True:) and pass steps_per_epoch, or use a nerve.utils.PyDataset",
+                              stacklevel=2)
+                break
+            running = feed.running(self)
             callbacks.on_epoch_begin(epoch)
-            order = generator.permutation(rows) if shuffle else np.arange(rows)
-            running = steps.Running(self, ys, order, predictions, sums)
-            self._train_epoch(schedule, order, running, callbacks)
+            self._train_epoch(feed, running, callbacks)
             logs = running.logs()
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._test_loop(backend, *validation,
-                                           validation_batch_size or batch_size, callbacks)
-                logs.update(("val_" + key, value) for key, value in val_logs.items())
+                val_logs = self._test_loop(validation, callbacks)
+                if val_logs is None:
+                    warnings.warn(f"fit: validation_data has no batches left for epoch "
+                                  f"{epoch + 1}, so it has no val_ logs", stacklevel=2)
+                logs.update(("val_" + key, value) for key, value in (val_logs or {}).items())
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -321,12 +307,12 @@ class Trainer(compiling.Compiling):
         callbacks.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, schedule, order, running, callbacks):
+    def _train_epoch(self, feed, running, callbacks):
         on_begin, on_end = callbacks.on_train_batch_begin, callbacks.on_train_batch_end
         logs = running.logs
-        for index, (step, start, stop, size) in enumerate(schedule):
+        for index, (step, rows, start, size) in enumerate(feed.items()):
             on_begin(index)
-            running.loss_sum += step(order[start:stop], start) * size
+            running.loss_sum += step(rows, start) * size
             running.rows += size
             on_end(index, logs)
             if self.stop_training:
@@ -342,41 +328,45 @@ class Trainer(compiling.Compiling):
         rows = len(xs[0])
         predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
         step = steps.train_step_function(
-            self._plan(backend, rows, "train"), backend, xs, ys, weights, predictions,
-            steps.regularization_function(self), self._optimizer_step(backend),
+            self._plan(backend, rows, "train"), backend, xs, self._loss_targets(ys), weights,
+            predictions, steps.regularization_function(self), self._optimizer_step(backend),
             self._loss_weights, sums)
-        running = steps.Running(self, ys, None, predictions, sums)
+        running = steps.Running(self, ys, None, predictions, sums, weights)
         running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
         return self._results(running.logs(), return_dict)
 
     # ---- evaluation and prediction ------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
-        """The loss alone without metrics, else [loss, *metrics] (a dict with return_dict)."""
+        """The loss alone without metrics, else [loss, *metrics] (a dict with return_dict);
+        x may be a generator or a PyDataset, and `steps` limits the batches."""
         self._require_loss("evaluate")
-        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
         verbose = _verbosity(verbose)
-        xs, ys, weights = self._data(x, y, sample_weight)
+        feed = sources.feed(self, x, y, sample_weight, None, batch_size, steps, False, "test")
         callbacks = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=len(_batches(len(xs[0]), batch_size)))
-        logs = self._test_loop(get_backend(), xs, ys, weights, batch_size, callbacks)
+            steps=feed.batches_per_epoch)
+        logs = self._test_loop(self._bind_test(feed, get_backend()), callbacks)
         return self._results(logs, return_dict)
 
-    def _test_loop(self, backend, xs, ys, weights, batch_size, callbacks):
+    def _bind_test(self, feed, backend):
         self._ensure_packed()
-        rows = len(xs[0])
-        predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
-        running = steps.Running(self, ys, None, predictions, sums)
-        schedule = _batches(rows, batch_size)
-        test_steps = {size: steps.test_step_function(
-            self._plan(backend, size, "test"), backend, xs, ys, weights, predictions,
-            self._loss_weights, sums) for size in {size for _, size in schedule}}
+        sums = self._output_sums()
+        feed.bind(lambda size, xs, ys, weights, kept: steps.test_step_function(
+            self._plan(backend, size, "test"), backend, xs, ys, weights, kept,
+            self._loss_weights, sums), sums)
+        return feed
+
+    def _test_loop(self, feed, callbacks):
+        """The logs of one evaluation over the feed, or None when it has no batches left."""
+        if not feed.begin():
+            return None
+        running, penalty = feed.running(self), steps.penalty(self)
         on_begin, on_end = callbacks.on_test_batch_begin, callbacks.on_test_batch_end
         callbacks.on_test_begin()
-        for index, (start, size) in enumerate(schedule):
+        for index, (step, _, start, size) in enumerate(feed.items()):
             on_begin(index)
-            running.loss_sum += test_steps[size](start) * size
+            running.loss_sum += (step(start) + penalty) * size
             running.rows += size
             on_end(index, running.logs)
         logs = running.logs()
@@ -387,7 +377,8 @@ class Trainer(compiling.Compiling):
         """evaluate() on one batch, without callbacks."""
         self._require_loss("test_on_batch")
         xs, ys, weights = self._data(x, y, sample_weight)
-        logs = self._test_loop(get_backend(), xs, ys, weights, len(xs[0]),
+        feed = sources.ArrayFeed(self, xs, ys, weights, len(xs[0]), None, False, "test", "")
+        logs = self._test_loop(self._bind_test(feed, get_backend()),
                                callbacks_module.CallbackList(model=self))
         return self._results(logs, return_dict)
 
@@ -400,44 +391,37 @@ class Trainer(compiling.Compiling):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for x, computed batch_size rows at a time (a list or dict of arrays for
-        a model with several outputs, as its outputs were given)."""
-        batch_size = count_argument(32 if batch_size is None else batch_size, "batch_size", 1)
+        a model with several outputs, as its outputs were given); x may be a generator or a
+        PyDataset of x, (x,) or (x, y) batches, and `steps` limits the batches."""
         verbose = _verbosity(verbose)
-        xs = self._inputs(x)
-        schedule = _batches(len(xs[0]), batch_size)
+        feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
         callbacks = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=len(schedule))
-        return self._predict_loop(get_backend(), xs, schedule, callbacks, "predict")
+            steps=feed.batches_per_epoch)
+        return self._predict_loop(get_backend(), feed, callbacks, "predict")
 
-    def _predict_loop(self, backend, xs, schedule, callbacks, mode):
+    def _predict_loop(self, backend, feed, callbacks, mode):
         self._ensure_packed()
-        outs = [np.empty((len(xs[0]),) + t.shape[1:], self.dtype) for t in self.outputs]
-        predict_steps = {size: steps.predict_step_function(self._plan(backend, size, mode), xs,
-                                                           outs)
-                         for size in {size for _, size in schedule}}
+        feed.bind(lambda size, xs, ys, weights, kept: steps.predict_step_function(
+            self._plan(backend, size, mode), xs, kept))
         on_begin, on_end = callbacks.on_predict_batch_begin, callbacks.on_predict_batch_end
         callbacks.on_predict_begin()
-        for index, (start, size) in enumerate(schedule):
+        for index, (step, _, start, size) in enumerate(feed.items()):
             on_begin(index)
-            predict_steps[size](start)
+            step(start)
+            outs = feed.kept  # a stream's window may have grown for this batch
             on_end(index, {"outputs": [out[start:start + size] for out in outs]
                            if len(outs) > 1 else outs[0][start:start + size]})
         callbacks.on_predict_end()
-        return self._structured_outputs(outs)
+        return self._structured_outputs(feed.outputs())
 
     def predict_on_batch(self, x):
         """predict() on one batch, without callbacks or progress output."""
-        xs = self._inputs(x)
-        return self._predict_loop(get_backend(), xs, _batches(len(xs[0]), len(xs[0])),
-                                  callbacks_module.CallbackList(model=self), "predict")
+        return self._call_on_arrays(x, False)
 
     def _call_on_arrays(self, x, training):
         """model(x) on arrays: one forward pass, in training behaviour when asked."""
         xs = self._inputs(x)
-        return self._predict_loop(get_backend(), xs, _batches(len(xs[0]), len(xs[0])),
-                                  callbacks_module.CallbackList(model=self),
+        feed = sources.ArrayFeed(self, xs, None, None, len(xs[0]), None, False, "predict", "")
+        return self._predict_loop(get_backend(), feed, callbacks_module.CallbackList(model=self),
                                   "forward_train" if training else "predict")
-
-
-_batches = steps.batches

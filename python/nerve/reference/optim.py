@@ -124,8 +124,10 @@ def sgd_update(params, grads, velocities, lr, momentum=0.0, nesterov=False, weig
         p += (momentum * v - lr * g) if nesterov else v
 
 
-def adam_update(params, grads, ms, vs, lr, beta1, beta2, epsilon, step, weight_decay=0.0):
-    """m += (1-b1)(g-m); v += (1-b2)(g^2-v); p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps)."""
+def adam_update(params, grads, ms, vs, lr, beta1, beta2, epsilon, step, weight_decay=0.0,
+                v_hats=None):
+    """m += (1-b1)(g-m); v += (1-b2)(g^2-v); p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps).
+    AMSGrad when v_hats is given: v_hat = max(v_hat, v), used in place of v."""
     lr = _finite(lr, "lr")
     beta1 = _unit_interval(beta1, "beta1", include_one=False)
     beta2 = _unit_interval(beta2, "beta2", include_one=False)
@@ -136,13 +138,19 @@ def adam_update(params, grads, ms, vs, lr, beta1, beta2, epsilon, step, weight_d
     if step < 1:
         raise_value("step", "an integer >= 1", step)
     weight_decay = _non_negative(weight_decay, "weight_decay")
-    ps, gs, mls, vls = _check_lists(("params", params, True), ("grads", grads, False),
-                                    ("ms", ms, True), ("vs", vs, True))
+    lists = [("params", params, True), ("grads", grads, False), ("ms", ms, True),
+             ("vs", vs, True)]
+    if v_hats is not None:
+        lists.append(("v_hats", v_hats, True))
+    ps, gs, mls, vls, *hats = _check_lists(*lists)
     alpha = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-    for p, g, m, v in zip(ps, gs, mls, vls):
+    for i, (p, g, m, v) in enumerate(zip(ps, gs, mls, vls)):
         _decay(p, lr, weight_decay)
         m += (1 - beta1) * (g - m)
         v += (1 - beta2) * (g * g - v)
+        if hats:
+            np.maximum(hats[0][i], v, out=hats[0][i])
+            v = hats[0][i]
         p -= alpha * m / (np.sqrt(v) + epsilon)
 
 
