@@ -31,6 +31,7 @@ def mean_absolute_error(y_true, y_pred):
 
 
 def _smoothed(y_true, label_smoothing, classes):
+    """Keras's label smoothing: y * (1 - ls) + ls / classes (a new array or tensor)."""
     if not label_smoothing:
         return y_true
     return ops.add(ops.multiply(y_true, 1.0 - label_smoothing), label_smoothing / classes)
@@ -195,11 +196,6 @@ class _ProbabilisticLoss(_BuiltinLoss):
         return {"from_logits": self.from_logits}
 
 
-def _smoothed(y_true, label_smoothing, classes):
-    """Keras's label smoothing: y * (1 - ls) + ls / classes, as a new array."""
-    return y_true * (1.0 - label_smoothing) + label_smoothing / classes
-
-
 class _SmoothedLoss(_ProbabilisticLoss):
     """A cross-entropy whose targets are smoothed towards uniform by label_smoothing; models
     smooth their target arrays once (metrics still see the given labels)."""
@@ -218,8 +214,11 @@ class _SmoothedLoss(_ProbabilisticLoss):
         """y_true (rows, classes) as the kernel should see it."""
         return _smoothed(y_true, self.label_smoothing, self._smoothing_classes(classes))
 
+    def _function_arguments(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
     def __call__(self, y_true, y_pred, sample_weight=None):
-        if self.label_smoothing:
+        if self.label_smoothing and not is_symbolic([y_true, y_pred]):
             y_true = self.smooth(np.asarray(y_true, dtype=np.float64), np.shape(y_pred)[-1])
         return super().__call__(y_true, y_pred, sample_weight)
 
