@@ -116,11 +116,14 @@ class _Epochs:
             problem = ("the generator ran out of data; a generator cannot start over, so make "
                        "it loop (while True:) to yield steps x epochs batches, or use a "
                        "nerve.utils.PyDataset")
+        elif self._resume:
+            problem = (f"a pass over the data has {self.length}, so this epoch ends early and "
+                       f"the next one starts a new pass, as in Keras")
         else:
-            problem = (f"the data ran out (a pass has {self.length} batches), so this one "
-                       f"ends early and the next starts a new pass, as in Keras")
-        warnings.warn(f"{self._label}: {self._taken} batches instead of {self.steps}: "
-                      f"{problem}", stacklevel=6)  # the caller of fit / evaluate / predict
+            problem = f"the data has {self.length}"
+        taken = f"{self._taken} batch" + ("es" if self._taken != 1 else "")
+        warnings.warn(f"{self._label}: {taken} instead of {self.steps}: {problem}",
+                      stacklevel=6)  # the caller of fit / evaluate / predict
 
 
 class _Feed:

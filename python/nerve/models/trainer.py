@@ -3,7 +3,8 @@
 The trainer talks to the model's graph through compiled plans (nerve.graph.plan), never to
 its layers. All weights live in one flat parameter buffer (and one flat gradient buffer), so
 an optimizer step is one kernel call; the backend (nerve.set_backend) is read at the start of
-each fit, evaluate and predict call. Invalid arguments raise before the model changes.
+each fit, evaluate and predict call. Invalid arguments raise before the model changes; a
+generator's batches (nerve.models.sources) are checked as they come, each before its step.
 """
 import collections
 import math
