@@ -257,8 +257,8 @@ def test_steps_per_epoch_on_arrays_continues_the_pass_as_keras():
     # (with a warning), and a fourth epoch starts a new pass.
     x, y, _ = data(rows=100)
     counter, model = BatchCounter(), classifier()
-    with pytest.warns(UserWarning, match=r"steps_per_epoch=4: 2 batches instead of 4: the data "
-                                         r"ran out \(a pass has 10 batches\)"):
+    with pytest.warns(UserWarning, match=r"steps_per_epoch=4: 2 batches instead of 4: a pass "
+                                         r"over the data has 10, so this epoch ends early"):
         model.fit(x, y, batch_size=10, steps_per_epoch=4, epochs=4, shuffle=False,
                   callbacks=[counter], verbose=0)
     assert counter.counts == [4, 4, 2, 4]
@@ -284,7 +284,8 @@ def test_steps_on_arrays_limits_evaluate_and_predict():
         model.evaluate(x, y, batch_size=100, verbose=0), rel=1e-12)
     np.testing.assert_array_equal(model.predict(x, batch_size=10, steps=3, verbose=0),
                                   model.predict(x[:30], verbose=0))
-    with pytest.warns(UserWarning, match=f"steps=30: {STEPS} batches instead of 30"):
+    with pytest.warns(UserWarning, match=f"steps=30: {STEPS} batches instead of 30: the data "
+                                         f"has {STEPS}$"):
         assert model.evaluate(x, y, batch_size=BATCH, steps=30, verbose=0) == pytest.approx(
             model.evaluate(x, y, batch_size=BATCH, verbose=0), rel=1e-12)
     with pytest.raises(ValueError, match="steps: expected an int >= 1, received 0"):
@@ -390,3 +391,23 @@ def test_class_weight_applies_to_generator_batches():
     arrays.fit(x, y, class_weight=weights, batch_size=BATCH, shuffle=False, verbose=0)
     streamed.fit(batches_of(x, y), class_weight=weights, verbose=0)
     assert_same_model(arrays, streamed)
+
+
+def test_batches_are_converted_as_arrays_are():
+    # float64 inputs become float32, integer labels feed the sparse loss, lists are tuples.
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(64, 5))
+    labels = rng.integers(0, 3, 64)
+    models = []
+    for _ in range(2):
+        nerve.utils.set_random_seed(1)
+        model = nerve.Sequential([layers.Input(shape=(5,)), layers.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        models.append(model)
+    reference = models[0].fit(x, labels, batch_size=16, shuffle=False, verbose=0).history
+    stream = ([x[s:s + 16].tolist(), labels[s:s + 16]] for s in range(0, 64, 16))
+    assert models[1].fit(stream, verbose=0).history == reference
+    assert_same_model(*models)
+    with pytest.raises(ValueError, match=r"y of generator batch 0: expected class labels in "
+                                         r"\[0, 3\)"):
+        models[1].fit(iter([(x[:4], np.array([0, 1, 2, 3]))]), verbose=0)

@@ -88,6 +88,7 @@ class Compiling:
         self._resolved = None  # output names the settings below were resolved for
         self._output_losses, self._loss_weights, self._output_metrics = [], [], []
         self._output_weighted_metrics = []  # fed the sample weights; the others are not
+        self._metric_log_names = []
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
@@ -151,7 +152,7 @@ class Compiling:
         self._output_losses = output_losses
         self._loss_weights = [1.0 if w is None else float(w) for w in weights]
         self._output_metrics, self._output_weighted_metrics = metrics, weighted
-        self._resolved = names
+        self._resolved, self._metric_log_names = names, self._log_names_of_metrics()
 
     @property
     def compiled(self):
@@ -172,6 +173,9 @@ class Compiling:
     def _named_metrics(self):
         """(log name, metric) pairs, named as Keras names them: the metric's name, prefixed
         by its output's name when the model has several outputs (see _log_names)."""
+        return self._metric_log_names
+
+    def _log_names_of_metrics(self):
         several = len(self._output_names) > 1
 
         def pairs(per_output):

@@ -196,8 +196,9 @@ def regularization_function(model):
 def penalty(model):
     """The regularizers' penalty at the current weights: evaluate adds it to every batch's
     loss, as Keras's compute_loss adds model.losses (the weights do not change meanwhile)."""
+    trainable = model._trainable_ids()  # the packed variables: no walk over the layers
     return sum(v.regularizer.penalty(v.value, np.empty_like(v.value))
-               for v in model.trainable_weights if v.regularizer is not None)
+               for v in model._packed if v.regularizer is not None and id(v) in trainable)
 
 
 def batches(rows, batch_size):

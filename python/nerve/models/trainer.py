@@ -3,7 +3,8 @@
 The trainer talks to the model's graph through compiled plans (nerve.graph.plan), never to
 its layers. All weights live in one flat parameter buffer (and one flat gradient buffer), so
 an optimizer step is one kernel call; the backend (nerve.set_backend) is read at the start of
-each fit, evaluate and predict call. Invalid arguments raise before the model changes.
+each fit, evaluate and predict call. Invalid arguments raise before the model changes; a
+generator's batches (nerve.models.sources) are checked as they come, each before its step.
 """
 import collections
 import math
@@ -394,16 +395,24 @@ class Trainer(compiling.Compiling):
         a model with several outputs, as its outputs were given); x may be a generator or a
         PyDataset of x, (x,) or (x, y) batches, and `steps` limits the batches."""
         verbose = _verbosity(verbose)
-        feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
+        if callbacks is None and verbose == 0 and steps is None and not sources.is_stream(x):
+            xs = self._inputs(x)
+            batch_size = sources.rows_per_batch(batch_size, len(xs[0]), None)
+            if len(xs[0]) <= batch_size:  # one batch and nothing to report: model(x)'s path
+                return self._forward(xs, "predict")
+            feed = sources.ArrayFeed(self, xs, None, None, batch_size, None, False, "predict",
+                                     "steps=None")
+        else:
+            feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
         callbacks = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
             steps=feed.batches_per_epoch)
-        return self._predict_loop(get_backend(), feed, callbacks, "predict")
+        return self._predict_loop(get_backend(), feed, callbacks)
 
-    def _predict_loop(self, backend, feed, callbacks, mode):
+    def _predict_loop(self, backend, feed, callbacks):
         self._ensure_packed()
         feed.bind(lambda size, xs, ys, weights, kept: steps.predict_step_function(
-            self._plan(backend, size, mode), xs, kept))
+            self._plan(backend, size, "predict"), xs, kept))
         on_begin, on_end = callbacks.on_predict_batch_begin, callbacks.on_predict_batch_end
         callbacks.on_predict_begin()
         for index, (step, _, start, size) in enumerate(feed.items()):
@@ -421,7 +430,12 @@ class Trainer(compiling.Compiling):
 
     def _call_on_arrays(self, x, training):
         """model(x) on arrays: one forward pass, in training behaviour when asked."""
-        xs = self._inputs(x)
-        feed = sources.ArrayFeed(self, xs, None, None, len(xs[0]), None, False, "predict", "")
-        return self._predict_loop(get_backend(), feed, callbacks_module.CallbackList(model=self),
-                                  "forward_train" if training else "predict")
+        return self._forward(self._inputs(x), "forward_train" if training else "predict")
+
+    def _forward(self, xs, mode):
+        """The outputs of one forward pass over checked inputs as one batch (no callbacks to
+        run, so no feed: the single-sample latency path)."""
+        self._ensure_packed()
+        outs = self._kept_predictions(len(xs[0]), every=True)
+        steps.predict_step_function(self._plan(get_backend(), len(xs[0]), mode), xs, outs)(0)
+        return self._structured_outputs(outs)
