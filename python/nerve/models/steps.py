@@ -62,7 +62,7 @@ class Running:
         return dict(sorted(logs.items()))
 
 
-def _loss_calls(plan, backend, loss_weights, output_sums):
+def _loss_calls(plan, loss_weights, output_sums):
     """compute(weights, targets) -> total loss, writing each output's gradient (scaled by its
     loss weight) and adding each output's loss to output_sums (when given), plus the losses
     layers added (add_loss)."""
@@ -86,7 +86,7 @@ def _loss_calls(plan, backend, loss_weights, output_sums):
     return compute
 
 
-def train_step_function(plan, backend, xs, ys, weights, predictions, regularization, update,
+def train_step_function(plan, xs, ys, weights, predictions, regularization, update,
                         loss_weights, output_sums):
     """step(rows, start) -> loss: one training step on rows of the data; predictions[i]
     [start:] keeps output i for the metrics (when it has metrics)."""
@@ -122,7 +122,7 @@ def train_step_function(plan, backend, xs, ys, weights, predictions, regularizat
 
     takes = [(x.take, xb) for x, xb in zip(xs, plan.xs)]
     takes += [(y.take, part.targets) for y, part in zip(ys, plan.losses) if part is not None]
-    compute = _loss_calls(plan, backend, loss_weights, output_sums)
+    compute = _loss_calls(plan, loss_weights, output_sums)
 
     def step(rows, start):
         for take, buffer in takes:
@@ -143,11 +143,11 @@ def train_step_function(plan, backend, xs, ys, weights, predictions, regularizat
     return step
 
 
-def test_step_function(plan, backend, xs, ys, weights, predictions, loss_weights, output_sums):
+def test_step_function(plan, xs, ys, weights, predictions, loss_weights, output_sums):
     """step(start) -> loss of rows start:start + batch, outputs kept in predictions."""
     targets = [(y, part.targets) for y, part in zip(ys, plan.losses) if part is not None]
     forward = _forward_function(plan, xs, predictions, targets)
-    compute, batch = _loss_calls(plan, backend, loss_weights, output_sums), len(plan.x)
+    compute, batch = _loss_calls(plan, loss_weights, output_sums), len(plan.x)
 
     def step(start):
         forward(start)

@@ -270,7 +270,7 @@ class Trainer(compiling.Compiling):
         sums, update = self._output_sums(), self._optimizer_step(backend)
         regularization = steps.regularization_function(self)
         feed.bind(lambda size, xs, ys, weights, kept: steps.train_step_function(
-            self._plan(backend, size, "train"), backend, xs, ys, weights, kept, regularization,
+            self._plan(backend, size, "train"), xs, ys, weights, kept, regularization,
             update, self._loss_weights, sums), sums)
         if validation is not None:
             self._bind_test(validation, backend)
@@ -329,7 +329,7 @@ class Trainer(compiling.Compiling):
         rows = len(xs[0])
         predictions, sums = self._kept_predictions(rows, every=True), self._output_sums()
         step = steps.train_step_function(
-            self._plan(backend, rows, "train"), backend, xs, self._loss_targets(ys), weights,
+            self._plan(backend, rows, "train"), xs, self._loss_targets(ys), weights,
             predictions, steps.regularization_function(self), self._optimizer_step(backend),
             self._loss_weights, sums)
         running = steps.Running(self, ys, None, predictions, sums, weights)
@@ -354,7 +354,7 @@ class Trainer(compiling.Compiling):
         self._ensure_packed()
         sums = self._output_sums()
         feed.bind(lambda size, xs, ys, weights, kept: steps.test_step_function(
-            self._plan(backend, size, "test"), backend, xs, ys, weights, kept,
+            self._plan(backend, size, "test"), xs, ys, weights, kept,
             self._loss_weights, sums), sums)
         return feed
 
