@@ -171,6 +171,10 @@ def optimizers(dtype):
              raises=ValueError)
         call(name("adam_update"), p, g, tensors(0.0), tensors(0.0), 1e-3, 0.9, 0.999, 1e-7, 1.5,
              raises=TypeError)
+        call(name("adam_update"), p, g, tensors(0.0), tensors(0.0), 1e-3, 0.9, 0.999, 1e-7, 2,
+             v_hats=tensors(0.0))  # AMSGrad
+        call(name("adam_update"), p, g, tensors(0.0), tensors(0.0), 1e-3, 0.9, 0.999, 1e-7, 2,
+             v_hats=[], raises=ValueError)
         call(name("rmsprop_update"), p, g, tensors(0.0), tensors(0.0), tensors(0.0), 1e-3, 0.9,
              0.5, 1e-7)
         call(name("rmsprop_update"), p, g, tensors(0.0), None, None, 1e-3, 0.9, 0.0, 1e-7, 0.1)
