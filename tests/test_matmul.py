@@ -324,6 +324,18 @@ def test_allowed_aliases(backend):
 
 
 @BACKENDS
+def test_dz_may_be_dy_only_in_that_role(backend):
+    """dw given the very array that is dz and dy overlaps dz: both backends refuse it (the
+    reference once let it through because dw was the same object as dy)."""
+    args = valid_args("dense_backward")
+    square = {name: np.ones((3, 3), np.float32) for name in ("x", "w", "z", "y")}
+    shared = np.ones((3, 3), np.float32)
+    aliased = {**args, **square, "dx": None, "db": np.zeros(3, np.float32), "dw": shared,
+               "dz": shared, "dy": shared, "activation": "linear"}
+    assert_rejected(backend, "dense_backward", aliased, ValueError, "dz")
+
+
+@BACKENDS
 def test_rejects_bad_activation(backend):
     fwd, bwd = valid_args("dense_forward"), valid_args("dense_backward")
     assert_rejected(backend, "dense_forward", {**fwd, "z": fwd["y"]}, ValueError, "z")

@@ -111,7 +111,9 @@ def dense_backward(dx, dw, db, dz, dy, x, w, z, y, activation="linear", alpha=0.
     _parse(activation, trainable=True)
     for i, (out, out_name) in enumerate(outputs):
         for other, other_name in outputs[i + 1:] + sources:
-            require_disjoint(out, out_name, other, other_name, allow_identical=out is dz and other is dy)
+            # By role, not identity: dw given the same array as dz and dy is still an overlap.
+            require_disjoint(out, out_name, other, other_name,
+                             allow_identical=out_name == "dz" and other_name == "dy")
     activation_backward(dz, dy, z, y, activation, alpha)  # dz may be dy: read before written
     if dx is not None:
         dx[...] = dz @ w.T
