@@ -10,6 +10,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cpu.h"
@@ -153,7 +154,9 @@ NERVE_INLINE void rmsprop_body(T* __restrict p, const T* __restrict g, T* __rest
     if constexpr (Centered) {
       const T a = c.rho * avg_grad[i] + c.one_minus_rho * gi;
       avg_grad[i] = a;
-      denominator = v - a * a + c.eps;
+      // v - a^2 >= 0 in exact arithmetic; rounding (rho = 0 gives v = g^2, a = g) can take
+      // it below zero, and sqrt of that would be NaN.
+      denominator = std::max(v - a * a, T(0)) + c.eps;
     }
     const T increment = c.lr * gi / std::sqrt(denominator);
     if constexpr (Momentum) {

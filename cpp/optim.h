@@ -7,7 +7,7 @@
 //            p -= lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)        (t = step >= 1)
 //            AMSGrad (v_hat not null): v_hat = max(v_hat, v) (NaN kept), then v_hat in place of
 //            v in the step; v_hat is overwritten, not accumulated into.
-//   rmsprop: v = rho*v + (1-rho)g^2; centered: a = rho*a + (1-rho)g, d = v - a^2 + eps,
+//   rmsprop: v = rho*v + (1-rho)g^2; centered: a = rho*a + (1-rho)g, d = max(v - a^2, 0) + eps,
 //            else d = v + eps; inc = lr*g/sqrt(d); momentum: m = momentum*m + inc, p -= m,
 //            else p -= inc. avg_grad null unless centered, mom null unless momentum > 0.
 //   adagrad: acc += g^2; p -= lr*g/sqrt(acc + eps)

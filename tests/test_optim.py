@@ -372,3 +372,17 @@ def test_bad_argument_messages_agree(function, name, error, change):
         messages.append(str(info.value))
     if messages[0].startswith(f"{name}: expected"):
         assert messages[0] == messages[1]
+
+
+def test_centred_rmsprop_with_rho_zero_gives_no_nan():
+    """rho = 0 makes v = g^2 and a = g: v - a^2 is zero exactly but may round below zero
+    (FMA), where sqrt gives NaN. Both backends clamp it at zero; with epsilon 0 every step
+    is then an infinity of g's sign on both, never NaN."""
+    g = np.random.default_rng(7).standard_normal(4096).astype(np.float32) * 3
+    steps = []
+    for backend in (_core, ref):
+        p, v, a = (np.zeros_like(g), np.ones_like(g), np.ones_like(g))
+        backend.rmsprop_update([p], [g], [v], None, [a], 0.01, 0.0, 0.0, 0.0)
+        steps.append(p)
+    assert not np.isnan(steps[0]).any() and not np.isnan(steps[1]).any()
+    np.testing.assert_array_equal(np.sign(steps[0]), -np.sign(g))

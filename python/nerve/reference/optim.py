@@ -156,7 +156,8 @@ def adam_update(params, grads, ms, vs, lr, beta1, beta2, epsilon, step, weight_d
 
 def rmsprop_update(params, grads, velocities, momenta, avg_grads, lr, rho, momentum, epsilon,
                    weight_decay=0.0):
-    """v = rho*v + (1-rho)g^2; centered (avg_grads given): a = rho*a + (1-rho)g, d = v - a^2 + eps,
+    """v = rho*v + (1-rho)g^2; centered (avg_grads given): a = rho*a + (1-rho)g,
+    d = max(v - a^2, 0) + eps,
     else d = v + eps; inc = lr*g/sqrt(d); momentum > 0: m = momentum*m + inc, p -= m; else
     p -= inc (momenta may then be None)."""
     lr = _finite(lr, "lr")
@@ -180,7 +181,7 @@ def rmsprop_update(params, grads, velocities, momenta, avg_grads, lr, rho, momen
         if als is not None:
             a = als[i]
             a[...] = rho * a + (1 - rho) * g
-            denominator = v - a * a + epsilon
+            denominator = np.maximum(v - a * a, 0) + epsilon  # rounding can go below 0
         else:
             denominator = v + epsilon
         increment = lr * g / np.sqrt(denominator)
