@@ -78,10 +78,11 @@ def list_dtype(value, dtype):
     return dtype
 
 
-def result_dtype(values, to_float=False):
+def result_dtype(values, to_float=False, dtypes=None):
     """The dtype `values` combine to: the promoted float type if any array is float; a weak
-    Python float makes ints floatx; ints promote as NumPy; a weak int alone is int32."""
-    dtypes = [_dtype_of(v) for v in values]
+    Python float (or to_float) makes ints floatx; ints promote as NumPy; a weak int alone is
+    int32. `dtypes`: the values' _dtype_of, when the caller has them."""
+    dtypes = [_dtype_of(v) for v in values] if dtypes is None else dtypes
     arrays = [d for d in dtypes if d is not None]
     floats = [d for d in arrays if d.kind == "f"]
     if floats:
@@ -133,16 +134,16 @@ def argument_name(position, count):
 
 def _target_dtypes(primitive, args):
     """The dtype each argument is converted to (None: as it is)."""
+    dtypes = []
     for position, value in enumerate(args):
         try:
-            _dtype_of(value)
+            dtypes.append(_dtype_of(value))
         except TypeError as error:
             raise TypeError(f"{argument_name(position, len(args))}: {error}") from None
     roles = [primitive.role(i) for i in range(len(args))]
-    data = [a for a, r in zip(args, roles) if r in "df"]
-    common = result_dtype(data, to_float="f" in roles) if data else None
-    if common is not None and "f" in roles and common.kind != "f":
-        common = np.dtype(utils.floatx())
+    data = [i for i, r in enumerate(roles) if r in "df"]
+    common = result_dtype([args[i] for i in data], to_float="f" in roles,
+                          dtypes=[dtypes[i] for i in data]) if data else None
     targets = []
     for role in roles:
         targets.append(common if role in "df" else np.dtype(bool) if role == "b"
