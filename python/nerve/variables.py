@@ -7,6 +7,8 @@ the same, so a reference taken before `compile()` or `fit()` keeps seeing the tr
 """
 import numpy as np
 
+from .graph.tensor import OPERATOR_UFUNCS, add_operators
+
 __all__ = ["Variable", "checked_weights"]
 
 
@@ -94,12 +96,11 @@ class Variable:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         """NumPy on a Variable computes on its array; inside a traced call() NumPy's
         operators (array * variable) go through nerve.ops, so the gradient flows."""
-        from .graph.tensor import _UFUNC_OPS
         from .ops.core import current_trace
 
         if current_trace() is not None and method == "__call__" and not kwargs \
-                and ufunc.__name__ in _UFUNC_OPS:
-            return getattr(_ops(), _UFUNC_OPS[ufunc.__name__])(*inputs)
+                and ufunc.__name__ in OPERATOR_UFUNCS:
+            return getattr(_ops(), OPERATOR_UFUNCS[ufunc.__name__])(*inputs)
 
         def unwrap(value):
             return value._value if isinstance(value, Variable) else value
@@ -127,24 +128,7 @@ def _ops():
     return ops
 
 
-def _binary(name, reflected=False):
-    """An operator through nerve.ops: arrays compute now, and inside a traced call() the
-    Variable becomes a graph input, so its gradient flows."""
-    if reflected:
-        return lambda self, other: getattr(_ops(), name)(other, self)
-    return lambda self, other: getattr(_ops(), name)(self, other)
-
-
-for _name, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                   ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
-    setattr(Variable, f"__{_name}__", _binary(_op))
-    setattr(Variable, f"__r{_name}__", _binary(_op, reflected=True))
-for _name, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
-                   ("ge", "greater_equal")):
-    setattr(Variable, f"__{_name}__", _binary(_op))
-Variable.__neg__ = lambda self: _ops().negative(self)
-Variable.__abs__ = lambda self: _ops().abs(self)
-del _name, _op
+add_operators(Variable)
 
 
 def checked_weights(weights, shapes, owner):

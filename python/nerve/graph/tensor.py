@@ -45,7 +45,7 @@ class SymbolicTensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from .. import ops
 
-        function = getattr(ops, _UFUNC_OPS.get(ufunc.__name__, ""), None)
+        function = getattr(ops, OPERATOR_UFUNCS.get(ufunc.__name__, ""), None)
         if method != "__call__" or kwargs or function is None:
             raise TypeError(_numpy_message(f"np.{ufunc.__name__}", ufunc.__name__))
         return function(*inputs)
@@ -79,7 +79,7 @@ def _op(name):
 
 
 # The ufuncs behind Python's operators (array + tensor, abs(tensor)): only these trace.
-_UFUNC_OPS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
+OPERATOR_UFUNCS = {"add": "add", "subtract": "subtract", "multiply": "multiply",
               "true_divide": "divide", "divide": "divide", "power": "power",
               "negative": "negative", "absolute": "abs", "matmul": "matmul", "less": "less",
               "less_equal": "less_equal", "greater": "greater",
@@ -92,17 +92,26 @@ def _binary(name, reflected=False):
     return lambda self, other: _op(name)(self, other)
 
 
-for _name, _op_name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                        ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
-    setattr(SymbolicTensor, f"__{_name}__", _binary(_op_name))
-    setattr(SymbolicTensor, f"__r{_name}__", _binary(_op_name, reflected=True))
-for _name, _op_name in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
-                        ("ge", "greater_equal"), ("and", "logical_and"), ("or", "logical_or")):
-    setattr(SymbolicTensor, f"__{_name}__", _binary(_op_name))
-SymbolicTensor.__neg__ = lambda self: _op("negative")(self)
-SymbolicTensor.__abs__ = lambda self: _op("abs")(self)
-SymbolicTensor.__invert__ = lambda self: _op("logical_not")(self)
-del _name, _op_name
+def add_operators(cls, logical=False):
+    """Python's arithmetic and comparison operators on `cls`, through nerve.ops (and &, |, ~
+    when `logical`): on a symbolic tensor they record nodes; on a Variable they compute, or
+    trace inside a call()."""
+    for name, op_name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                          ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul")):
+        setattr(cls, f"__{name}__", _binary(op_name))
+        setattr(cls, f"__r{name}__", _binary(op_name, reflected=True))
+    comparisons = (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                   ("ge", "greater_equal"))
+    logicals = (("and", "logical_and"), ("or", "logical_or")) if logical else ()
+    for name, op_name in comparisons + logicals:
+        setattr(cls, f"__{name}__", _binary(op_name))
+    cls.__neg__ = lambda self: _op("negative")(self)
+    cls.__abs__ = lambda self: _op("abs")(self)
+    if logical:
+        cls.__invert__ = lambda self: _op("logical_not")(self)
+
+
+add_operators(SymbolicTensor, logical=True)
 
 
 class Node:
