@@ -8,7 +8,8 @@ import numpy as np
 from . import registration, utils
 from .variables import Variable
 
-__all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+__all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy",
            "Precision", "Recall", "AUC", "MeanSquaredError", "MeanAbsoluteError", "get",
            "serialize", "deserialize"]
 
@@ -62,62 +63,22 @@ class Metric(utils.Configurable):
         return fresh.result()
 
 
-class MeanMetricWrapper(Metric):
-    """The mean over all samples seen of fn(y_true, y_pred) (per-sample values), named after
-    the function: what Keras makes of a function in compile(metrics=[...])."""
-
-    def __init__(self, fn, name=None, dtype=None, **kwargs):
-        if not callable(fn):
-            raise TypeError(f"fn: expected a function, received {type(fn).__name__}")
-        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
-        self.fn, self._fn_kwargs = fn, kwargs
-        self.reset_state()
-
-    def reset_state(self):
-        self._total, self._count = 0.0, 0.0
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        from .losses import _same_rank
-
-        y_pred = np.asarray(y_pred)
-        y_true = np.asarray(_same_rank(np.asarray(y_true), y_pred), y_pred.dtype)
-        values = np.asarray(self.fn(y_true, y_pred, **self._fn_kwargs), np.float64)
-        values = values.reshape(len(y_pred), -1).mean(axis=1) if values.ndim else values
-        if sample_weight is None:
-            self._total += float(np.sum(values))
-            self._count += values.size
-        else:
-            weights = np.broadcast_to(np.asarray(sample_weight, np.float64).reshape(-1),
-                                      values.shape)
-            self._total += float(np.dot(values.reshape(-1), weights.reshape(-1)))
-            self._count += float(weights.sum())
-
-    def result(self):
-        return self._total / self._count if self._count else 0.0
-
-    def get_config(self):
-        return {"name": self.name, "fn": registration.get_registered_name(self.fn),
-                **self._fn_kwargs}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        return cls(registration.function_named(config.pop("fn"), "metric"), **config)
-
-
 class _MeanMetric(Metric):
     """Weighted mean of a per-sample value."""
 
-    def __init__(self, name=None):
-        super().__init__(name)
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name, dtype)
         self.reset_state()
 
     def reset_state(self):
         self._total, self._count = 0.0, 0.0
 
+    def _samplewise(self, y_true, y_pred):
+        """One value per sample (rows,)."""
+        return self._per_sample(y_true, _as_2d(y_pred))
+
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = _as_2d(y_pred)
-        values = self._per_sample(y_true, y_pred)
+        values = self._samplewise(y_true, y_pred)
         if sample_weight is None:
             self._total += float(values.sum())
             self._count += len(values)
@@ -128,6 +89,35 @@ class _MeanMetric(Metric):
 
     def result(self):
         return self._total / self._count if self._count else 0.0
+
+
+class MeanMetricWrapper(_MeanMetric):
+    """The mean over all samples seen of fn(y_true, y_pred) (per-sample values), named after
+    the function: what Keras makes of a function in compile(metrics=[...])."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"fn: expected a function, received {type(fn).__name__}")
+        self.fn, self._fn_kwargs = fn, kwargs
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
+
+    def _samplewise(self, y_true, y_pred):
+        """fn on the arrays as given (y_true brought to y_pred's rank), averaged per sample."""
+        from .losses import _same_rank
+
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(_same_rank(np.asarray(y_true), y_pred), y_pred.dtype)
+        values = np.asarray(self.fn(y_true, y_pred, **self._fn_kwargs), np.float64)
+        return values.reshape(len(y_pred), -1).mean(axis=1) if values.ndim else values.reshape(1)
+
+    def get_config(self):
+        return {"name": self.name, "fn": registration.get_registered_name(self.fn),
+                **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(registration.function_named(config.pop("fn"), "metric"), **config)
 
 
 class BinaryAccuracy(_MeanMetric):
