@@ -39,27 +39,33 @@ def snake_case(name):
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-def shape_tuple(value, name):
-    """A shape tuple of positive ints (without the batch dimension)."""
+def _int_tuple(value, smallest):
+    """value (an int or a sequence of ints >= smallest) as a tuple of ints, or None."""
     try:
         shape = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-        if all(isinstance(d, (int, np.integer)) and d > 0 for d in shape) and shape:
-            return tuple(int(d) for d in shape)
     except TypeError:
-        pass
-    raise ValueError(f"{name}: expected a tuple of positive ints such as (8,), received {value!r}")
+        return None
+    if all(isinstance(d, (int, np.integer)) and d >= smallest for d in shape):
+        return tuple(int(d) for d in shape)
+    return None
+
+
+def shape_tuple(value, name):
+    """A shape tuple of positive ints (without the batch dimension)."""
+    shape = _int_tuple(value, 1)
+    if not shape:
+        raise ValueError(f"{name}: expected a tuple of positive ints such as (8,), received "
+                         f"{value!r}")
+    return shape
 
 
 def _weight_shape(value):
     """A weight's shape: a tuple of ints >= 0 (() or None: a scalar)."""
-    try:
-        shape = () if value is None else (value,) if isinstance(value, (int, np.integer)) \
-            else tuple(value)
-        if all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
-            return tuple(int(d) for d in shape)
-    except TypeError:
-        pass
-    raise ValueError(f"shape: expected a tuple of ints >= 0 such as (8, 4), received {value!r}")
+    shape = () if value is None else _int_tuple(value, 0)
+    if shape is None:
+        raise ValueError(f"shape: expected a tuple of ints >= 0 such as (8, 4), received "
+                         f"{value!r}")
+    return shape
 
 
 def _format_shapes(shapes):
