@@ -17,9 +17,13 @@ struct ConvArgs {
   int64_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, groups;
 };
 
+// Geometry and spatial sizes stay below 2^30, so no index sum (oh * stride + i * dilation)
+// can overflow.
+constexpr int64_t kMaxGeometry = int64_t{1} << 30;
+
 void require_at_least(int64_t value, const char* name, int64_t least) {
-  if (value < least)
-    raise_value(name, "an int >= " + std::to_string(least), std::to_string(value));
+  if (value < least || value >= kMaxGeometry)
+    raise_value(name, "an int in [" + std::to_string(least) + ", 2**30)", std::to_string(value));
 }
 
 // One spatial axis: `in` inputs, `out` outputs, `taps` kernel taps. The first window may
@@ -60,7 +64,8 @@ ConvShape conv_shape(const py::array& x, const py::array& w, const py::array& y,
   require_at_least(s.KH, "w.shape[0]", 1);
   require_at_least(s.KW, "w.shape[1]", 1);
   require_shape(y, "y", {s.N, -1, -1, s.F});
-  if (s.H < 1 || s.W < 1) raise_value("x", "an image of at least 1x1", shape_str(x));
+  require_at_least(s.H, "x.shape[1]", 1);
+  require_at_least(s.W, "x.shape[2]", 1);
   require_axis("y.shape[1]", s.H, s.OH, s.KH, s.SH, s.DH, s.PT);
   require_axis("y.shape[2]", s.W, s.OW, s.KW, s.SW, s.DW, s.PL);
   return s;

@@ -20,9 +20,15 @@ _GEOMETRY = (("stride_h", 1), ("stride_w", 1), ("dilation_h", 1), ("dilation_w",
 def _ints(values):
     """The geometry arguments as ints; like pybind11's conversion, before any other check."""
     for value, (name, _) in zip(values, _GEOMETRY):
-        if not isinstance(value, numbers.Integral):
-            raise_type(name, "an int", type(value).__name__)
+        if not isinstance(value, numbers.Integral) or not -2**63 <= value < 2**63:
+            raise_type(name, "an int that fits int64", repr(value))
     return [int(v) for v in values]
+
+
+def _bounded(value, name, least):
+    """Below 2**30, as the C++ binding demands (its index sums cannot overflow)."""
+    if not least <= value < 2**30:
+        raise_value(name, f"an int in [{least}, 2**30)", str(value))
 
 
 def _axis(name, size, out, taps, stride, dilation, pad):
@@ -38,8 +44,7 @@ def _axis(name, size, out, taps, stride, dilation, pad):
 def _geometry(x, w, y, args):
     """The checked geometry, in the order cpp/bindings/conv.cpp checks it."""
     for value, (name, least) in zip(args, _GEOMETRY):
-        if value < least:
-            raise_value(name, f"an int >= {least}", str(value))
+        _bounded(value, name, least)
     channels, filters = x.shape[3], w.shape[3]
     if channels % args[6] or filters % args[6]:
         raise_value("groups", f"a divisor of the channels ({channels}) and filters ({filters})",
@@ -47,14 +52,13 @@ def _geometry(x, w, y, args):
     if w.shape[2] != channels // args[6]:
         raise_value("w", f"shape (any, any, {channels // args[6]}, any)",
                     f"shape {shape_str(w.shape)}")
-    for d, name in ((0, "w.shape[0]"), (1, "w.shape[1]")):
-        if w.shape[d] < 1:
-            raise_value(name, "an int >= 1", str(w.shape[d]))
+    _bounded(w.shape[0], "w.shape[0]", 1)
+    _bounded(w.shape[1], "w.shape[1]", 1)
     if y.shape[0] != x.shape[0] or y.shape[3] != filters:
         raise_value("y", f"shape ({x.shape[0]}, any, any, {filters})",
                     f"shape {shape_str(y.shape)}")
-    if x.shape[1] < 1 or x.shape[2] < 1:
-        raise_value("x", "an image of at least 1x1", shape_str(x.shape))
+    _bounded(x.shape[1], "x.shape[1]", 1)
+    _bounded(x.shape[2], "x.shape[2]", 1)
     _axis("y.shape[1]", x.shape[1], y.shape[1], w.shape[0], args[0], args[2], args[4])
     _axis("y.shape[2]", x.shape[2], y.shape[2], w.shape[1], args[1], args[3], args[5])
     return args
@@ -125,7 +129,8 @@ def conv2d_forward(y, x, w, b, stride_h=1, stride_w=1, dilation_h=1, dilation_w=
     if b is not None:
         pre += b
     pre = pre.astype(y.dtype)
-    activation_forward(y.reshape(-1, y.shape[3]), pre.reshape(-1, y.shape[3]), activation, alpha)
+    rows = y.shape[0] * y.shape[1] * y.shape[2]
+    activation_forward(y.reshape(rows, -1), pre.reshape(rows, -1), activation, alpha)
     if z is not None and z is not y:
         z[...] = pre
 
@@ -168,9 +173,8 @@ def conv2d_backward(dx, dw, db, dz, dy, x, w, z, y, stride_h=1, stride_w=1, dila
         for other, other_name in outputs[i + 1:] + sources:
             require_disjoint(out, out_name, other, other_name,
                              allow_identical=out_name == "dz" and other_name == "dy")
-    filters = w.shape[3]
-    activation_backward(dz.reshape(-1, filters), dy.reshape(-1, filters),
-                        z.reshape(-1, filters), y.reshape(-1, filters), activation, alpha)
+    filters, rows = w.shape[3], y.shape[0] * y.shape[1] * y.shape[2]
+    activation_backward(*(a.reshape(rows, filters) for a in (dz, dy, z, y)), activation, alpha)
     padded, count = _pad(x, w, y, args), args[6]
     cg, fg = x.shape[3] // count, filters // count
     grad_w = np.zeros(w.shape, np.float64)
