@@ -200,7 +200,8 @@ class PReLU(Layer):
 
     @property
     def alpha(self):
-        return self._alpha_variable
+        """The slopes' array (as Dense.kernel: a view into the model's parameters)."""
+        return None if self._alpha_variable is None else self._alpha_variable.value
 
     def _param_shape(self, input_shape):
         if len(input_shape) < 2:
