@@ -37,7 +37,8 @@ def _batches(data):
     if isinstance(data, np.ndarray):
         return [data]
     if isinstance(data, utils.PyDataset):
-        data = (data[i] for i in range(data.num_batches))
+        dataset = data
+        data = (dataset[i] for i in range(dataset.num_batches))
     elif not hasattr(data, "__iter__") or isinstance(data, (str, bytes, dict)):
         raise TypeError(f"adapt: expected a NumPy array, a PyDataset or an iterable of batches, "
                         f"received {type(data).__name__}")
@@ -210,9 +211,6 @@ class Normalization(Layer):
         return {**super().get_config(), "axis": self.axis, "invert": self.invert,
                 "mean": np.array(self.input_mean).tolist(),
                 "variance": np.array(self.input_variance).tolist()}
-
-    def get_build_config(self):
-        return None if self._built_shape is None else {"input_shape": list(self._built_shape)}
 
     # -- lowering
     def _forward(self, lowering, x, training):
