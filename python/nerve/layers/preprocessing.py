@@ -219,7 +219,8 @@ class Normalization(Layer):
                              f"{self.name}.adapt(data) before using it, or pass mean= and "
                              f"variance= to the constructor")
         mean, variance = self._statistics()
-        y, std = lowering.empty_like(x), lowering.empty(mean.shape, x.dtype)
+        # Integer inputs (an int Input) normalize into floats, as in Keras.
+        y, std = lowering.empty(x.shape, self.dtype), lowering.empty(mean.shape, self.dtype)
         invert = self.invert
 
         def normalize():

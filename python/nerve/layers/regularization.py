@@ -21,10 +21,6 @@ class _SpatialDropout(Dropout):
             raise ValueError(f"{self.name}: {type(self).__name__} takes inputs of rank "
                              f"{self._rank} ({self._layout}), received shape {tuple(shape)}")
 
-    def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape)
-        return tuple(input_shape)
-
     def _check_input_shapes(self, shapes):
         self._check_rank(shapes[0])
         super()._check_input_shapes(shapes)
