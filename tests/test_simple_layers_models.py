@@ -134,6 +134,10 @@ def test_adapt_learns_mean_and_variance_over_all_axes_but_axis():
 
 
 def test_adapt_keras_examples():
+    scalar = layers.Normalization(axis=None)
+    scalar.adapt(np.array([1.0, 2.0, 3.0, 4.0, 5.0], np.float32))
+    np.testing.assert_allclose(scalar(np.array([1.0, 2.0, 3.0], np.float32)),
+                               [-1.4142135, -0.70710677, 0.0], rtol=1e-6)
     layer = layers.Normalization(axis=-1)
     layer.adapt(np.array([[0.0, 7.0, 4.0], [2.0, 9.0, 6.0], [0.0, 7.0, 4.0], [2.0, 9.0, 6.0]]))
     np.testing.assert_allclose(layer(np.array([[0.0, 7.0, 4.0]])), [[-1.0, -1.0, -1.0]])

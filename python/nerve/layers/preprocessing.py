@@ -95,15 +95,18 @@ class Normalization(Layer):
         self._kept_axes(input_shape)
         return tuple(input_shape)
 
+    def _fits(self, shape):
+        """Whether inputs of `shape` have the rank, and the sizes along the kept axes, that the
+        layer was built for (the reduced axes may differ)."""
+        built = self._built_shape
+        return len(shape) == len(built) and \
+            self._broadcast_shape(shape) == self._broadcast_shape(built)
+
     def _check_input_shapes(self, shapes):
-        if self._built_shape is None:
-            return
-        shape, built = tuple(shapes[0]), self._built_shape
-        if len(shape) != len(built) or self._broadcast_shape(shape) != \
-                self._broadcast_shape(built):
+        if self._built_shape is not None and not self._fits(tuple(shapes[0])):
             raise ValueError(f"input: layer {self.name!r} was built for inputs like "
-                             f"{built} (the sizes along axis {self.axis} fixed), received "
-                             f"{shape}")
+                             f"{self._built_shape} (the sizes along axis {self.axis} fixed), "
+                             f"received {tuple(shapes[0])}")
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -180,13 +183,14 @@ class Normalization(Layer):
         reduced = tuple(a for a in range(len(self._built_shape)) if a not in kept)
         total, mean, variance = 0, 0.0, 0.0
         for batch in itertools.chain([first], batches):
-            self._check_adapt_batch(batch)
-            batch = batch.astype(np.float64)
+            if not self._fits((None,) + batch.shape[1:]):
+                raise ValueError(f"{self.name}: adapt() expected batches like "
+                                 f"{self._built_shape}, received shape {batch.shape}")
             count = math.prod(batch.shape[a] for a in reduced)
             if count == 0:
                 continue
-            batch_mean = batch.mean(axis=reduced)
-            batch_variance = batch.var(axis=reduced)
+            batch_mean = batch.mean(axis=reduced, dtype=np.float64)
+            batch_variance = batch.var(axis=reduced, dtype=np.float64)
             # Chan et al.'s pairwise update of the mean and the (biased) variance.
             weight = count / (total + count)
             new_mean = mean + (batch_mean - mean) * weight
@@ -198,13 +202,6 @@ class Normalization(Layer):
         self._mean.assign(np.broadcast_to(mean, self._mean.shape))
         self._variance.assign(np.broadcast_to(variance, self._variance.shape))
         self._count.assign(total)
-
-    def _check_adapt_batch(self, batch):
-        shape = (None,) + batch.shape[1:]
-        if len(shape) != len(self._built_shape) or self._broadcast_shape(shape) != \
-                self._broadcast_shape(self._built_shape):
-            raise ValueError(f"{self.name}: adapt() expected batches like "
-                             f"{self._built_shape}, received shape {batch.shape}")
 
     # -- config
     def get_config(self):
