@@ -252,3 +252,17 @@ def test_softmax_layer_with_categorical_crossentropy_trains_like_a_softmax_dense
         results.append(model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_prelu_alpha_trains_unless_frozen():
+    x, y = image_data()
+    x = x.reshape(len(x), -1)
+    for trainable in (True, False):
+        prelu = layers.PReLU(alpha_initializer=nerve.initializers.Constant(0.1),
+                             trainable=trainable)
+        model = nerve.Sequential([nerve.Input(shape=(12,)), layers.Dense(6), prelu,
+                                  layers.Dense(3, activation="softmax")])
+        model.compile(optimizer=nerve.optimizers.SGD(0.5), loss="categorical_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        assert (prelu.count_params() == 6) and (len(model.trainable_weights) == 4 + trainable)
+        assert np.any(prelu.alpha != np.float32(0.1)) == trainable

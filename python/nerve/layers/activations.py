@@ -139,11 +139,9 @@ class Softmax(KernelActivation):
         return tuple(input_shape)
 
     def _forward(self, lowering, x, training):
-        axes = self._resolved_axes(x.ndim)
+        axes, y = self._resolved_axes(x.ndim), lowering.empty_like(x)
         if axes == (x.ndim - 1,):
-            y = lowering.empty_like(x)
             return y, [(lowering.backend.activation_forward, (y, x, "softmax", 0.0))], (x, y)
-        y = lowering.empty_like(x)
         reduced = lowering.empty(_reduced_shape(x.shape, axes), x.dtype)
 
         def softmax():
@@ -155,11 +153,11 @@ class Softmax(KernelActivation):
         return y, [(softmax, ())], (x, y)
 
     def _backward(self, lowering, context, dy, need_dx, fused):
+        if not need_dx or fused:
+            return (dy if need_dx else None), []
         x, y = context
         axes = self._resolved_axes(x.ndim)
-        if axes == (x.ndim - 1,) or not need_dx:
-            if fused or not need_dx:
-                return (dy if need_dx else None), []
+        if axes == (x.ndim - 1,):
             return dy, [(lowering.backend.activation_backward, (dy, dy, x, y, "softmax", 0.0))]
         product = lowering.empty_like(y)
         reduced = lowering.empty(_reduced_shape(x.shape, axes), x.dtype)
