@@ -13,6 +13,12 @@ namespace {
 
 int64_t at_least_one(int64_t n) { return std::max<int64_t>(n, 1); }
 
+// No element: nothing to loop over (tested first, so outer * inner cannot overflow when C is
+// 0, and shapes like (2**40, 0, 1) return at once).
+bool no_elements(int64_t outer, int64_t C, int64_t inner) {
+  return C == 0 || outer == 0 || inner == 0;
+}
+
 // Rows that hold about kNormBlock elements: what one cache-resident block covers.
 int64_t block_rows(int64_t row_size) { return at_least_one(kNormBlock / at_least_one(row_size)); }
 
@@ -117,6 +123,9 @@ void chunk_moments(double* mean, double* m2, double* scratch, const T* x, int64_
 template <class T>
 void gradient_sums(std::vector<double>& sum_dy, std::vector<double>& sum_dy_xc, const T* dy,
                    const T* x, const T* mean, int64_t outer, int64_t C, int64_t inner) {
+  sum_dy.assign(static_cast<size_t>(C), 0.0);
+  sum_dy_xc.assign(static_cast<size_t>(C), 0.0);
+  if (no_elements(outer, C, inner)) return;
   const int64_t row = C * inner, grain = chunk_rows(outer, row);
   const int64_t chunks = (outer + grain - 1) / grain;
   std::vector<double> partial(static_cast<size_t>(chunks * 2 * C), 0.0);
@@ -127,8 +136,6 @@ void gradient_sums(std::vector<double>& sum_dy, std::vector<double>& sum_dy_xc, 
       return double(dy[j]) * (double(x[j]) - double(mean[c]));
     });
   });
-  sum_dy.assign(static_cast<size_t>(C), 0.0);
-  sum_dy_xc.assign(static_cast<size_t>(C), 0.0);
   for (int64_t k = 0; k < chunks; ++k) {
     const double* s = partial.data() + k * 2 * C;
     for (int64_t c = 0; c < C; ++c) {
@@ -160,6 +167,7 @@ void write_weight_grads(T* dgamma, T* dbeta, const std::vector<double>& sum_dy,
 template <class T>
 void normalize(T* y, const T* x, const T* mean, const T* variance, const T* gamma,
                const T* beta, int64_t outer, int64_t C, int64_t inner, T epsilon) {
+  if (no_elements(outer, C, inner)) return;
   const std::vector<double> inv = inverse_std(variance, C, epsilon);
   std::vector<T> scale(static_cast<size_t>(C)), offset(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) {
@@ -180,7 +188,7 @@ void normalize(T* y, const T* x, const T* mean, const T* variance, const T* gamm
 template <class T>
 void batch_norm_forward(T* y, T* mean, T* variance, const T* x, const T* gamma, const T* beta,
                         int64_t outer, int64_t C, int64_t inner, T epsilon) {
-  if (outer * inner == 0) {
+  if (no_elements(outer, C, inner)) {
     std::fill(mean, mean + C, T(0));
     std::fill(variance, variance + C, T(0));
     return;  // y is empty
@@ -216,7 +224,7 @@ void batch_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
   gradient_sums(sum_dy, sum_dy_xc, dy, x, mean, outer, C, inner);
   const std::vector<double> inv = inverse_std(variance, C, epsilon);
   write_weight_grads(dgamma, dbeta, sum_dy, sum_dy_xc, inv, accumulate);
-  if (!dx || outer * inner == 0) return;
+  if (!dx || no_elements(outer, C, inner)) return;
   // dx = a * (dy - b - (x - mean) * k): a = gamma * inv_std, b = dbeta / m,
   // k = inv_std * dgamma / m = inv_std^2 * sum(dy * (x - mean)) / m.
   const double m = static_cast<double>(outer * inner);
@@ -252,7 +260,7 @@ void batch_norm_inference_backward(T* dx, T* dgamma, T* dbeta, const T* dy, cons
     gradient_sums(sum_dy, sum_dy_xc, dy, x, mean, outer, C, inner);
     write_weight_grads(dgamma, dbeta, sum_dy, sum_dy_xc, inv, accumulate);
   }
-  if (!dx) return;
+  if (!dx || no_elements(outer, C, inner)) return;
   std::vector<T> a(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) a[c] = T(inv[c] * (gamma ? double(gamma[c]) : 1.0));
   const T* pa = a.data();

@@ -2,6 +2,8 @@
 nerve.reference (both dtypes, 1 and 2 threads, every instruction set, awkward shapes),
 thread-count independence, the reference formulas and gradients (central differences in
 float64), and argument validation in both backends."""
+import faulthandler
+
 import numpy as np
 import pytest
 
@@ -285,3 +287,28 @@ def test_read_only_output_is_rejected():
         with pytest.raises(ValueError, match="y: expected a writable array"):
             backend.batch_norm_forward(y, np.zeros(3, np.float32), np.zeros(3, np.float32), x,
                                        None, None, 1e-3)
+
+
+@pytest.mark.parametrize("scalar", [False, True], ids=["kernel", "scalar"])
+def test_empty_arrays_with_huge_dimensions_return_at_once(scalar):
+    """Zero-size arrays are contiguous whatever their shape: (2**40, 0, 1) must not loop."""
+    faulthandler.dump_traceback_later(10, exit=True)
+    try:
+        z = lambda *shape: np.empty(shape, np.float32)  # noqa: E731
+        for shape in ((2**40, 0, 1), (2**40, 3, 0), (1, 0, 2**40)):
+            c = shape[1]
+            mean, variance = np.ones(c, np.float32), np.ones(c, np.float32)
+            kernel("batch_norm_forward", scalar)(z(*shape), mean, variance, z(*shape), None,
+                                                 None, EPSILON)
+            assert (mean == 0).all() and (variance == 0).all()
+            kernel("batch_norm_inference", scalar)(z(*shape), z(*shape), mean, variance, None,
+                                                   None, EPSILON)
+            for name in ("batch_norm_backward", "batch_norm_inference_backward"):
+                dgamma = np.ones(c, np.float32)
+                kernel(name, scalar)(z(*shape), dgamma, None, z(*shape), z(*shape), mean,
+                                     variance, None, EPSILON)
+                assert (dgamma == 0).all()
+        kernel("layer_norm_backward", scalar)(z(3, 0), z(0), z(0), z(3, 0), z(3, 0), z(3),
+                                              z(3), None)
+    finally:
+        faulthandler.cancel_dump_traceback_later()

@@ -5,6 +5,7 @@
 // both backends raise the same message) before any kernel runs. Each function also exists as
 // _<name>_scalar, on the plain scalar kernels, for the tests.
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,13 @@ void add(std::vector<Named>& list, const std::optional<py::array>& a, const char
   if (a) list.push_back({&*a, name});
 }
 
+// No element (a dimension 0): nothing for a kernel to loop over, so shapes like (2**40, 0, 1)
+// return at once; sums of nothing are 0.
+bool no_elements(int64_t outer, int64_t C, int64_t inner) {
+  return C == 0 || outer == 0 || inner == 0;
+}
+void zero(py::array& a) { std::memset(a.mutable_data(), 0, static_cast<size_t>(a.nbytes())); }
+
 template <class T>
 T* ptr_or_null(std::optional<py::array>& a) { return a ? ptr<T>(*a) : nullptr; }
 template <class T>
@@ -99,6 +107,13 @@ void batch_norm_apply(py::handle y_obj, py::handle mean_obj, py::handle variance
   add(inputs, gamma, "gamma");
   add(inputs, beta, "beta");
   require_arguments(outputs, inputs, arrays.dtype);
+  if (no_elements(outer, C, inner)) {
+    if (training) {
+      zero(mean);
+      zero(variance);
+    }
+    return;
+  }
   with_dtype(arrays.dtype, [&](auto tag) {
     using T = decltype(tag);
     MaybeReleaseGil gil(2 * outer * C * inner);
@@ -144,6 +159,12 @@ void batch_norm_gradient(py::handle dx_obj, py::handle dgamma_obj, py::handle db
   add(outputs, dbeta, "dbeta");
   add(inputs, gamma, "gamma");
   require_arguments(outputs, inputs, arrays.dtype);
+  if (no_elements(outer, C, inner)) {
+    for (std::optional<py::array>* sum : {&dgamma, &dbeta}) {
+      if (*sum && !accumulate) zero(**sum);
+    }
+    return;
+  }
   with_dtype(arrays.dtype, [&](auto tag) {
     using T = decltype(tag);
     MaybeReleaseGil gil(3 * outer * C * inner);

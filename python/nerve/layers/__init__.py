@@ -1,5 +1,5 @@
-"""Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers and the
-Layer base class for your own.
+"""Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers,
+BatchNormalization, LayerNormalization, Embedding and the Layer base class for your own.
 
 Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
@@ -7,17 +7,20 @@ lowers to kernel calls.
 """
 from .. import registration, utils
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from .embedding import Embedding
 from .layer import Layer, unique_name
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
+from .normalization import BatchNormalization, LayerNormalization
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
-           "serialize", "deserialize", "get"]
+           "BatchNormalization", "LayerNormalization", "Embedding", "serialize", "deserialize",
+           "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
-             Maximum, Minimum, Concatenate, Dot):
+             Maximum, Minimum, Concatenate, Dot, BatchNormalization, LayerNormalization, Embedding):
     registration.register_builtin(_cls)
 
 
