@@ -64,7 +64,8 @@ void for_rows(int64_t begin, int64_t end, int64_t C, int64_t inner, F f) {
 
 // Per-channel sums of term(index, c) over rows [begin, end), added into s (C).
 template <class Term>
-void add_channel_sums(double* s, int64_t begin, int64_t end, int64_t C, int64_t inner, Term term) {
+void add_channel_sums(double* __restrict s, int64_t begin, int64_t end, int64_t C, int64_t inner,
+                      Term term) {
   for (int64_t r = begin; r < end; ++r) {
     const int64_t base = r * C * inner;
     if (inner == 1) {
