@@ -171,6 +171,22 @@ def test_functional_model_with_integer_input():
         model.predict(np.full((2, 5), 1.5), verbose=0)
 
 
+def test_subclassed_model_built_from_integer_data():
+    class Classifier(nerve.Model):
+        def __init__(self):
+            super().__init__()
+            self.table, self.out = layers.Embedding(12, 3), layers.Dense(1)
+
+        def call(self, x):
+            return self.out(MeanOverTime()(self.table(x)))
+
+    x = np.random.default_rng(6).integers(0, 12, (8, 5))
+    model = Classifier()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.zeros((8, 1)), epochs=2, verbose=0)
+    assert model.inputs[0].dtype == "int64" and model.predict(x, verbose=0).shape == (8, 1)
+
+
 @pytest.mark.parametrize("run", ["fit", "evaluate", "predict", "call", "train_on_batch"])
 def test_out_of_range_index_is_a_value_error_and_leaves_the_model_untouched(run):
     rng = np.random.default_rng(3)

@@ -23,7 +23,7 @@ from ..graph.plan import Plan
 from ..ops.core import tracing
 from ..variables import Variable, checked_weights
 
-__all__ = ["Layer", "unique_name"]
+__all__ = ["Layer", "unique_name", "IntegerInputsExpected"]
 
 _name_counts = collections.Counter()
 
@@ -33,6 +33,10 @@ def unique_name(prefix):
     count = _name_counts[prefix]
     _name_counts[prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
+
+
+class IntegerInputsExpected(TypeError):
+    """A layer taking integer tensors (Embedding) was called on float ones."""
 
 
 def snake_case(name):
@@ -279,9 +283,11 @@ class Layer:
             if integer != self._integer_inputs:
                 expected = "integer tensors" if self._integer_inputs else "float tensors"
                 advice = ("; cast them with nerve.ops.cast, or feed integer indices to an "
-                          "Embedding first" if integer else "")
-                raise TypeError(f"{self.name} ({type(self).__name__}): expected {expected}, "
-                                f"received a {tensor.dtype} tensor{advice}")
+                          "Embedding first" if integer else
+                          "; give the model an input such as Input(shape=..., dtype=\"int32\")")
+                error = TypeError if integer else IntegerInputsExpected
+                raise error(f"{self.name} ({type(self).__name__}): expected {expected}, "
+                            f"received a {tensor.dtype} tensor{advice}")
 
     def _trace(self, leaves, training, structure=None):
         """(graph, output structure) of call() on fresh tensors shaped like `leaves`, given
