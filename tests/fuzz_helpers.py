@@ -151,6 +151,10 @@ dims = st.integers(0, 5)
 seeds = st.integers(0, 2**32 - 1)
 
 
+def value(v):
+    return ("value", v)
+
+
 def bad_scalars(good):
     """Scalars for a float argument: good ones and the kinds that must be rejected or
     survived (non-finite, out of range, wrong type, overflowing int)."""
@@ -162,6 +166,19 @@ def bad_scalars(good):
 # checks anything else, the reference in argument order. (10**400 is left out: the reference
 # raises OverflowError for it, see test_fuzz_bindings.test_reference_rejects_huge_int_scalar.)
 UNCONVERTIBLE = ("1", None, 1 + 1j, b"1")
+
+
+@st.composite
+def floats_of(draw, good=(1.0, 0.5)):
+    """A scalar argument: usually a good one, sometimes one to reject or survive."""
+    return draw(st.sampled_from(good) if draw(st.integers(0, 3)) else bad_scalars(list(good)))
+
+
+@st.composite
+def arrays_of(draw, shape, dtype, specials=True):
+    """An array recipe of `shape`: sometimes with NaN/inf/huge/denormal values."""
+    special = specials and draw(st.integers(0, 4)) == 0
+    return array_recipe(shape, dtype, seed=draw(seeds), special=special)
 
 
 def _unconvertible(recipes):

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nerve.reference as reference
-from fuzz_helpers import (array_recipe, bad_scalars, differential, dims, mutated, seeds,
+from fuzz_helpers import (arrays_of, differential, dims, floats_of, mutated, value,
                           watchdog)  # noqa: F401 (watchdog: autouse fixture)
+from fuzz_normalization import NORMALIZATION_BINDINGS
 from nerve import _core
 
 EXAMPLES = settings(max_examples=30)
@@ -23,23 +24,6 @@ BACKWARD_ACTIVATIONS = [a for a in ACTIVATIONS if a not in ("elu", "selu")]
 
 # NaN, inf and overflow are drawn on purpose: NumPy's warnings about them are expected.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-
-
-def value(v):
-    return ("value", v)
-
-
-@st.composite
-def floats_of(draw, good=(1.0, 0.5)):
-    """A scalar argument: usually a good one, sometimes one to reject or survive."""
-    return draw(st.sampled_from(good) if draw(st.integers(0, 3)) else bad_scalars(list(good)))
-
-
-@st.composite
-def arrays_of(draw, shape, dtype, specials=True):
-    """An array recipe of `shape`: sometimes with NaN/inf/huge/denormal values."""
-    special = specials and draw(st.integers(0, 4)) == 0
-    return array_recipe(shape, dtype, seed=draw(seeds), special=special)
 
 
 @st.composite
@@ -288,6 +272,7 @@ BINDINGS = {
     "global_norm": (global_norm_args, 4, True),
     "clip_by_global_norm": (clip_by_global_norm_args, 4, True),
     "clip_by_value": (clip_by_value_args, 1, False),
+    **NORMALIZATION_BINDINGS,
 }
 # The plain-loop twins (for tests) take the same arguments.
 TWINS = {f"_{name}_scalar": name for name in BINDINGS if hasattr(_core, f"_{name}_scalar")}

@@ -68,4 +68,6 @@ PYBIND11_MODULE(_core, m) {
   bind::register_loss(m);
   bind::register_optim(m);
   bind::register_conv(m);
+  bind::register_normalization(m);
+  bind::register_embedding(m);
 }

@@ -9,4 +9,6 @@ void register_activations(pybind11::module_& m);
 void register_loss(pybind11::module_& m);
 void register_optim(pybind11::module_& m);
 void register_conv(pybind11::module_& m);
+void register_normalization(pybind11::module_& m);
+void register_embedding(pybind11::module_& m);
 }  // namespace nerve::bind

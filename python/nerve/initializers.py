@@ -147,7 +147,8 @@ _CLASSES = (Constant, Zeros, Ones, RandomNormal, RandomUniform, TruncatedNormal,
             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform,
             LecunNormal)
 _ALIASES = {"constant": Constant, "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal,
-            "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
+            "random_uniform": RandomUniform, "uniform": RandomUniform, "normal": RandomNormal,
+            "truncated_normal": TruncatedNormal,
             "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
             "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
             "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal}

@@ -15,6 +15,7 @@ __all__ = ["set_random_seed", "floatx", "set_floatx", "to_categorical", "PyDatas
 # reseeded in place, so code holding a reference keeps drawing from the reseeded stream.
 _GENERATOR = np.random.Generator(np.random.PCG64())
 _FLOAT_TYPES = ("float32", "float64")
+_INT_TYPES = ("int32", "int64")
 _floatx = "float32"
 
 
@@ -48,14 +49,16 @@ def set_floatx(value):
     _floatx = standardize_dtype(value)
 
 
-def standardize_dtype(dtype):
-    """"float32" or "float64" from a name, NumPy dtype or type; ValueError otherwise."""
+def standardize_dtype(dtype, integers=False):
+    """"float32" or "float64" from a name, NumPy dtype or type; with `integers` (a model's
+    inputs: indices for an Embedding) also "int32" or "int64"; ValueError otherwise."""
+    allowed = _FLOAT_TYPES + (_INT_TYPES if integers else ())
     try:
         name = np.dtype(dtype).name
     except TypeError:
         name = None
-    if name not in _FLOAT_TYPES:
-        raise ValueError(f"dtype: expected one of {', '.join(_FLOAT_TYPES)}, received {dtype!r}")
+    if name not in allowed:
+        raise ValueError(f"dtype: expected one of {', '.join(allowed)}, received {dtype!r}")
     return name
 
 

@@ -1,6 +1,6 @@
 """Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers, the
-convolution, activation, preprocessing, reshaping and spatial dropout layers, and the Layer
-base class for your own.
+convolution, normalization, embedding, activation, preprocessing, reshaping and spatial
+dropout layers, and the Layer base class for your own.
 
 Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
@@ -10,9 +10,11 @@ from .. import registration, utils
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .convolutional import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from .embedding import Embedding
 from .layer import Layer, unique_name
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
+from .normalization import BatchNormalization, LayerNormalization
 from .preprocessing import Normalization, Rescaling
 from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshape import Permute, Reshape
@@ -22,12 +24,13 @@ __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Fl
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Normalization", "Rescaling",
            "Reshape", "Permute", "SpatialDropout1D", "SpatialDropout2D", "Conv1D", "Conv2D",
-           "serialize", "deserialize", "get"]
+           "BatchNormalization", "LayerNormalization", "Embedding", "serialize", "deserialize",
+           "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
              Maximum, Minimum, Concatenate, Dot, ReLU, LeakyReLU, ELU, Softmax, PReLU,
              Normalization, Rescaling, Reshape, Permute, SpatialDropout1D, SpatialDropout2D,
-             Conv1D, Conv2D):
+             Conv1D, Conv2D, BatchNormalization, LayerNormalization, Embedding):
     registration.register_builtin(_cls)
 
 

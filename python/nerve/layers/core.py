@@ -17,7 +17,7 @@ __all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten"]
 
 class InputLayer(Layer):
     """The source of a model's input tensor: Input(shape=(8,)) makes one and returns its
-    tensor."""
+    tensor. Its dtype may also be "int32" or "int64": indices for an Embedding."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
                  **kwargs):
@@ -26,8 +26,8 @@ class InputLayer(Layer):
             shape, batch_size = batch_shape[1:], batch_shape[0]
         if shape is None:
             raise ValueError("shape: expected the shape of one sample, such as (8,)")
-        super().__init__(name=name or unique_name("input_layer"), dtype=dtype,
-                         input_shape=shape, **kwargs)
+        super().__init__(name=name or unique_name("input_layer"), input_shape=shape, **kwargs)
+        self.dtype = utils.standardize_dtype(dtype or utils.floatx(), integers=True)
         self.batch_shape = (batch_size,) + self._input_shape_arg
         self.built = True
         tensor = SymbolicTensor((None,) + self._input_shape_arg, self.dtype, self.name)

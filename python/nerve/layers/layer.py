@@ -23,7 +23,7 @@ from ..graph.plan import Plan
 from ..ops.core import tracing
 from ..variables import Variable, checked_weights
 
-__all__ = ["Layer", "unique_name"]
+__all__ = ["Layer", "unique_name", "IntegerInputsExpected"]
 
 _name_counts = collections.Counter()
 
@@ -33,6 +33,10 @@ def unique_name(prefix):
     count = _name_counts[prefix]
     _name_counts[prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
+
+
+class IntegerInputsExpected(TypeError):
+    """A layer taking integer tensors (Embedding) was called on float ones."""
 
 
 def _int_tuple(value, smallest):
@@ -74,6 +78,9 @@ class Layer:
 
     # Attributes of nerve's own bookkeeping, never tracked as sublayers.
     _untracked = frozenset()
+    # Built-in layers compute on float tensors; one that takes integer tensors (Embedding's
+    # indices) says so, and a Sequential it starts gets an int32 input.
+    _integer_inputs = False
 
     def __new__(cls, *args, **kwargs):
         instance = super().__new__(cls)
@@ -238,6 +245,7 @@ class Layer:
         shapes = [t.shape for t in leaves]
         shape_argument = shapes[0] if structure is None else list(shapes)
         try:
+            self._check_input_dtypes(leaves)
             self._check_input_shapes(shapes)
             self._build_for(shapes)
             if self._is_composite:
@@ -260,6 +268,22 @@ class Layer:
 
     def _check_input_shapes(self, shapes):
         """A built layer refuses inputs unlike those it was built for (Dense: the features)."""
+
+    def _check_input_dtypes(self, tensors):
+        """Integer tensors only reach layers made for them (a user's call() sees its inputs as
+        they are and may cast them)."""
+        if self._is_composite:
+            return
+        for tensor in tensors:
+            integer = np.dtype(tensor.dtype).kind in "iu"
+            if integer != self._integer_inputs:
+                expected = "integer tensors" if self._integer_inputs else "float tensors"
+                advice = ("; cast them with nerve.ops.cast, or feed integer indices to an "
+                          "Embedding first" if integer else
+                          "; give the model an input such as Input(shape=..., dtype=\"int32\")")
+                error = TypeError if integer else IntegerInputsExpected
+                raise error(f"{self.name} ({type(self).__name__}): expected {expected}, "
+                            f"received a {tensor.dtype} tensor{advice}")
 
     def _trace(self, leaves, training, structure=None):
         """(graph, output structure) of call() on fresh tensors shaped like `leaves`, given
@@ -296,7 +320,12 @@ class Layer:
                 raise TypeError(f"{self.name}: expected arrays of numbers with a batch "
                                 f"dimension, received {array.dtype}{list(array.shape)} "
                                 f"(input {index})")
-        sources = [source_tensor((None,) + a.shape[1:], self.dtype) for a in arrays]
+        if self._integer_inputs:
+            from ..models.data import as_indices
+            arrays = [a if a.dtype in (np.int32, np.int64) else as_indices(a, self.name, "int32")
+                      for a in arrays]
+        sources = [source_tensor((None,) + a.shape[1:], a.dtype.name if self._integer_inputs
+                                 else self.dtype) for a in arrays]
         symbolic = (pack_like(structure_of(inputs), sources)
                     if isinstance(inputs, (list, tuple, dict)) else sources[0])
         outputs = self._symbolic_call(symbolic, training, record=False)

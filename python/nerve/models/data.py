@@ -6,8 +6,9 @@ import numpy as np
 
 
 def as_inputs(x, name, dtype, sample_shape=None):
-    """x as a C-contiguous float array (samples, ...) of dtype; ints and bools are converted
-    as Keras does, anything else raises TypeError, a wrong shape or NaN ValueError."""
+    """x as a C-contiguous array (samples, ...) of dtype: for a float input ints and bools are
+    converted as Keras does; an integer input takes as_indices. Anything else raises
+    TypeError, a wrong shape or NaN ValueError."""
     array = _as_numeric(x, name)
     if array.ndim < 2:
         raise ValueError(f"{name}: expected an array of samples (samples, features), received "
@@ -17,9 +18,32 @@ def as_inputs(x, name, dtype, sample_shape=None):
                          f"input), received an array of shape {array.shape}")
     if len(array) == 0:
         raise ValueError(f"{name}: expected at least one sample, received shape {array.shape}")
+    if np.dtype(dtype).kind == "i":
+        return as_indices(array, name, dtype)
     array = np.ascontiguousarray(array, dtype=dtype)
     _require_finite(array, name)
     return array
+
+
+def as_indices(x, name, dtype):
+    """x as a C-contiguous integer array of dtype (an Embedding's indices). Integer and bool
+    arrays convert; float arrays only when every value is a whole number (token ids loaded
+    as floats are common; Keras would truncate 2.7 to 2 silently): anything else, or a value
+    that does not fit dtype, is a ValueError."""
+    array = _as_numeric(x, name)
+    if array.dtype.kind == "f":
+        _require_finite(array, name)
+        fractional = np.argwhere(array != np.round(array))
+        if len(fractional):
+            index = tuple(int(i) for i in fractional[0])
+            raise ValueError(f"{name}: expected integers (the input is {dtype}), received "
+                             f"{array[index]} at index {index}")
+    if array.size and array.dtype != dtype:
+        limits = np.iinfo(dtype)
+        for value in (array.min(), array.max()):
+            if not limits.min <= value <= limits.max:
+                raise ValueError(f"{name}: expected values that fit {dtype}, received {value}")
+    return np.ascontiguousarray(array, dtype=dtype)
 
 
 def as_targets(y, loss, outputs, rows, dtype, name="y"):

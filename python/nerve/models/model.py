@@ -19,11 +19,13 @@ once for inference); it must not depend on tensor values.
 """
 import json
 
+import numpy as np
+
 from .. import registration
 from ..graph import (Graph, SymbolicTensor, flatten, is_symbolic, pack_like, source_tensor,
                      structure_of)
 from ..layers.core import InputLayer
-from ..layers.layer import Layer
+from ..layers.layer import IntegerInputsExpected, Layer
 from .summary import summary_lines
 from .trainer import Trainer
 
@@ -107,9 +109,10 @@ class Model(Trainer, Layer):
         raise NotImplementedError(f"{type(self).__name__}: a subclassed model must define "
                                   f"call(inputs, training=None)")
 
-    def build(self, input_shape=None):
+    def build(self, input_shape=None, _dtypes=None):
         """Create the weights for inputs of `input_shape` (batch first, e.g. (None, 8); a list
-        of shapes for several inputs): a subclassed model traces its call() here."""
+        of shapes for several inputs): a subclassed model traces its call() here (on inputs
+        of the model's dtype, or of `_dtypes` when built from integer data)."""
         if self._graph is not None:
             return
         if input_shape is None:
@@ -120,7 +123,8 @@ class Model(Trainer, Layer):
         except (TypeError, ValueError):
             raise ValueError(f"input_shape: expected a shape such as (None, 8), received "
                              f"{input_shape!r}") from None
-        sources = [source_tensor(s, self.dtype) for s in shapes]
+        dtypes = _dtypes or [self.dtype] * len(shapes)
+        sources = [source_tensor(s, d) for s, d in zip(shapes, dtypes)]
         structure = [None] * len(sources) if isinstance(input_shape, list) else None
         graph, self._output_structure = Layer._trace(self, sources, False, structure)
         self._sources, self._input_structure, self._graph = sources, structure, graph
@@ -131,7 +135,13 @@ class Model(Trainer, Layer):
     def _build_from_data(self, arrays):
         if self._graph is None:
             shapes = [(None,) + a.shape[1:] for a in arrays]
-            self.build(shapes if len(shapes) > 1 else shapes[0])
+            shape = shapes if len(shapes) > 1 else shapes[0]
+            try:
+                self.build(shape)
+            except IntegerInputsExpected:
+                # call() feeds an input to an Embedding: int32 / int64 arrays stay integers.
+                self.build(shape, [a.dtype.name if a.dtype in (np.int32, np.int64) else
+                                   self.dtype for a in arrays])
 
     @property
     def inputs(self):

@@ -57,7 +57,7 @@ class Sequential(Model):
         if input_shape is not None:
             _chain_shape(input_shape, self._layers + [layer])  # raises before any change
         if input_shape is not None and self._input is None:
-            self._input = InputLayer(shape=input_shape[1:], dtype=layer.dtype)
+            self._input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(layer))
         self._layers.append(layer)
         self.dtype = self._layers[0].dtype
         if input_shape is not None:
@@ -106,7 +106,7 @@ class Sequential(Model):
                              f"{input_shape}")
         _chain_shape(input_shape, self._layers)
         if self._input is None:
-            self._input = InputLayer(shape=input_shape[1:], dtype=self.dtype)
+            self._input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(self._layers[0]))
         self._forget_graph()
         tensor = self._input.output
         for layer in self._layers:
@@ -155,6 +155,12 @@ class Sequential(Model):
     def build_from_config(self, config):
         if config and config.get("input_shape") is not None:
             self.build(tuple(config["input_shape"]))
+
+
+def _input_dtype(first_layer):
+    """The dtype of the input a Sequential makes for its first layer: int32 indices for an
+    Embedding (as Keras casts them), else the layer's own."""
+    return "int32" if first_layer._integer_inputs else first_layer.dtype
 
 
 def _chain_shape(input_shape, layers):

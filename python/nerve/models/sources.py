@@ -236,8 +236,8 @@ class StreamFeed(_Feed):
         if fast is not None and type(x) is np.ndarray and (not targets or type(y) is np.ndarray):
             # One input and one output: the checks of model._data without its lookups of the
             # model's structure, which would cost more than the training step.
-            shape, loss, width, dtype = fast
-            xs = [as_inputs(x, names[0], dtype, shape)]
+            shape, input_dtype, loss, width, dtype = fast
+            xs = [as_inputs(x, names[0], input_dtype, shape)]
             if not targets:
                 return xs, None, None
             ys = [as_targets(y, loss, width, len(x), dtype, names[1])]
@@ -252,8 +252,8 @@ class StreamFeed(_Feed):
         if fast is None and len(model._input_names) == 1 and len(model._output_names) == 1:
             loss = model._output_losses[0] if targets else None
             if loss is not None or not targets:
-                self._fast = (model.inputs[0].shape[1:], loss, model.outputs[0].shape[-1],
-                              model.dtype)
+                self._fast = (model.inputs[0].shape[1:], model.inputs[0].dtype, loss,
+                              model.outputs[0].shape[-1], model.dtype)
         return arrays
 
     def _allocate(self, xs, ys):

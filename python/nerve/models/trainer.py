@@ -18,6 +18,7 @@ import numpy as np
 from .. import callbacks as callbacks_module
 from ..backend import get_backend
 from ..graph.plan import Plan
+from ..layers.embedding import check_indices
 from . import compiling, sources, steps
 from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
 from .sources import count_argument
@@ -142,8 +143,10 @@ class Trainer(compiling.Compiling):
         model from their shapes when it has no input shape yet."""
         arrays = self._input_arrays(x, name)
         self._build_from_data(arrays)
-        checked = [as_inputs(a, label, self.dtype, t.shape[1:])
-                   for a, label, t in zip(arrays, self._input_labels(name), self.inputs)]
+        labels, graph = self._input_labels(name), self._graph_for(False)
+        checked = [as_inputs(a, label, t.dtype, t.shape[1:])
+                   for a, label, t in zip(arrays, labels, graph.inputs)]
+        check_indices(graph, checked, labels)
         if len({len(a) for a in checked}) > 1:
             raise ValueError(f"{name}: every input needs the same number of samples, received "
                              f"{[len(a) for a in checked]}")

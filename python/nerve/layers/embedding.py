@@ -1,0 +1,113 @@
+"""Embedding (keras.layers.Embedding): integer indices to rows of a learnt table.
+
+Inputs are integer tensors of any rank (batch, ...): `Input(shape=(10,), dtype="int32")`, or a
+Sequential whose first layer is an Embedding (it gets an int32 input). Arrays of whole-number
+floats given to fit / predict / the layer are converted (token ids are often loaded as floats);
+a symbolic float tensor is a TypeError (Keras would truncate 2.7 to 2 silently). An index
+outside [0, input_dim) is a ValueError before the step writes anything.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import constraints, initializers, regularizers, utils
+from .layer import Layer
+
+__all__ = ["Embedding"]
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, received {value!r}")
+    return int(value)
+
+
+class Embedding(Layer):
+    """y[..., :] = embeddings[x[...]]: (batch, ...) indices -> (batch, ..., output_dim)."""
+
+    _integer_inputs = True
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, **kwargs):
+        if kwargs.pop("input_length", None) is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.",
+                          stacklevel=2)  # Keras 3's words
+        super().__init__(**kwargs)
+        self.input_dim = _positive_int(input_dim, "input_dim")
+        self.output_dim = _positive_int(output_dim, "output_dim")
+        if mask_zero:
+            raise ValueError("mask_zero: expected False (nerve has no masking yet: padding "
+                             "index 0 is embedded like any other)")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self._embeddings = None
+        self._initial_weights = weights
+        self.build(None)  # the table's shape does not depend on the input's
+
+    @property
+    def embeddings(self):
+        return self._embeddings.value
+
+    def build(self, input_shape):
+        if self._embeddings is None:
+            self._embeddings = self.add_weight(
+                (self.input_dim, self.output_dim), self.embeddings_initializer,
+                regularizer=self.embeddings_regularizer,
+                constraint=self.embeddings_constraint, name="embeddings")
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        serialize = utils.serialize
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": serialize(self.embeddings_initializer),
+                "embeddings_regularizer": self.embeddings_regularizer and serialize(
+                    self.embeddings_regularizer),
+                "embeddings_constraint": self.embeddings_constraint and serialize(
+                    self.embeddings_constraint),
+                "mask_zero": False}
+
+    def _check_indices(self, array, name):
+        """ValueError naming this layer unless every value of `array` is in [0, input_dim)."""
+        bad = np.argwhere((array < 0) | (array >= self.input_dim))
+        if len(bad):
+            index = tuple(int(i) for i in bad[0])
+            raise ValueError(f"{name}: {self.name} (Embedding) takes indices in [0, "
+                             f"{self.input_dim}), received {array[index]} at index {index}")
+
+    def _forward(self, lowering, x, training):
+        indices = x.reshape(-1)
+        y = lowering.empty(x.shape + (self.output_dim,), self.dtype)
+        call = (lowering.backend.embedding_forward,
+                (y.reshape(-1, self.output_dim), self.embeddings, indices))
+        return y, [call], indices
+
+    def _backward(self, lowering, indices, dy, need_dx, fused):
+        if not self.trainable:
+            return None, []
+        dtable, accumulate = lowering.grad(self._embeddings)
+        call = (lowering.backend.embedding_backward,
+                (dtable, dy.reshape(-1, self.output_dim), indices, accumulate))
+        return None, [call]
+
+
+def check_indices(graph, arrays, labels):
+    """Check the integer inputs of `graph` (checked arrays, in its input order) against the
+    Embeddings they feed directly, before a step runs: a bad index in the last batch of fit
+    would otherwise stop it after the earlier batches had trained. (Indices reaching an
+    Embedding any other way are checked by its kernel, before it writes anything.)"""
+    for tensor, array, label in zip(graph.inputs, arrays, labels):
+        if array.dtype.kind != "i":
+            continue
+        for node in graph.nodes:
+            if isinstance(node.operation, Embedding) and any(t is tensor for t in node.inputs):
+                node.operation._check_indices(array, label)
