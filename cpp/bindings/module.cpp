@@ -67,4 +67,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_activations(m);
   bind::register_loss(m);
   bind::register_optim(m);
+  bind::register_pooling(m);
 }

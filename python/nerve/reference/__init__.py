@@ -5,3 +5,4 @@ from .activations import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
