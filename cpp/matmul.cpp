@@ -700,8 +700,10 @@ void gemm_packed(const Operands<T>& op, bool parallel, const Epilogue& epilogue)
   T* packed_a = workspace<T>(a_size + kc_max * nc_max);
   T* packed_b = packed_a + a_size;
 #ifdef NERVE_HAVE_OPENMP
-  if (parallel) {
-#pragma omp parallel num_threads(get_num_threads())
+  // Inside a caller's parallel region (gemm_serial from a convolution tile) the worksharing
+  // loops would bind to the caller's team: a team of one of their own keeps them on this thread.
+  if (parallel || omp_in_parallel()) {
+#pragma omp parallel num_threads(parallel ? get_num_threads() : 1)
     packed_product(op, epilogue, packed_a, packed_b);
     return;
   }
@@ -733,7 +735,7 @@ void finish_rows(const Operands<T>& op) {
 
 // gemm with a hook run on each block of C once its sums are final.
 template <class T, class Epilogue>
-void gemm_with_epilogue(const Operands<T>& op, const Epilogue& epilogue) {
+void gemm_with_epilogue(const Operands<T>& op, const Epilogue& epilogue, bool may_thread = true) {
   if (op.M == 0 || op.N == 0) return;
   if (op.K == 0) {
     scale_rows(op.C, op.ldc, op.M, op.N, op.beta);
@@ -741,7 +743,7 @@ void gemm_with_epilogue(const Operands<T>& op, const Epilogue& epilogue) {
     epilogue(0, op.M, 0, op.N);
     return;
   }
-  const bool parallel = get_num_threads() > 1 && 2 * op.M * op.N * op.K >= kGemmSerialBelow;
+  const bool parallel = may_thread && get_num_threads() > 1 && 2 * op.M * op.N * op.K >= kGemmSerialBelow;
   if (op.M <= (op.trans_a ? kUnpackedAMaxRows : kUnpackedAMaxRowsUntransposed)) {
     gemm_unpacked_a(op, parallel, epilogue);
   } else {
@@ -795,6 +797,16 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   gemm_with_epilogue(Operands<T>{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc},
                      NoEpilogue{});
+}
+
+template <class T>
+void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
+                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+                 const T* bias, bool relu) {
+  Operands<T> op{trans_a, trans_b, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc};
+  op.bias = bias;
+  op.relu = relu;
+  gemm_with_epilogue(op, NoEpilogue{}, false);
 }
 
 // The definition: each C(i, j) is one dot product in k order. Single-threaded.
@@ -851,6 +863,8 @@ void dense_backward(T* dx, T* dw, T* db, T* dz, const T* dy, const T* x, const T
 #define NERVE_INSTANTIATE_MATMUL(T)                                                               \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,    \
                         int64_t, T, T*, int64_t);                                                 \
+  template void gemm_serial<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t,          \
+                               const T*, int64_t, T, T*, int64_t, const T*, bool);                \
   template void gemm_scalar<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,       \
                                const T*, int64_t, T, T*, int64_t);                                \
   template void dense_forward<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \

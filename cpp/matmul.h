@@ -30,6 +30,15 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// The same product on the calling thread only, for kernels that split their work across
+// threads themselves (convolution tiles), with alpha 1 and a Dense-style finish on the
+// register tile: C = relu(C + bias[j]) (bias null: none; relu false: none). Same arithmetic,
+// element for element, as gemm.
+template <class T>
+void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
+                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+                 const T* bias = nullptr, bool relu = false);
+
 // Triple loop, the readable definition the fast gemm is tested against.
 template <class T>
 void gemm_scalar(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,

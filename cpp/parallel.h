@@ -12,8 +12,10 @@
 // Bodies must not throw: validate everything before calling (bindings do).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #ifdef NERVE_HAVE_OPENMP
@@ -54,6 +56,36 @@ void parallel_for(int64_t n, int64_t grain, int64_t serial_below, Body body) {
     const int64_t begin = c * grain;
     body(begin, begin + grain < n ? begin + grain : n);
   }
+}
+
+// This thread's index in the running parallel_for team (0 outside one): for scratch space
+// allocated per thread before the loop.
+inline int thread_index() {
+#ifdef NERVE_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// parallel_for for a body that may throw (a workspace allocation inside it): the first
+// exception is caught inside the region, the remaining chunks are skipped, and it is
+// rethrown once the region is over, so nothing escapes an OpenMP region.
+template <class Body>
+void parallel_for_rethrow(int64_t n, int64_t grain, int64_t serial_below, Body body) {
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  parallel_for(n, grain, serial_below, [&](int64_t begin, int64_t end) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    try {
+      body(begin, end);
+    } catch (...) {
+#pragma omp critical(nerve_parallel_for_rethrow)
+      if (!error) error = std::current_exception();
+      failed.store(true, std::memory_order_relaxed);
+    }
+  });
+  if (error) std::rethrow_exception(error);
 }
 
 // Sum of per-chunk partials in chunk order: deterministic whatever the thread count.

@@ -212,11 +212,69 @@ def clip_by_value_args(draw, dtype):
     return {**draw(tensor_lists(["grads"], dtype)), "clip": value(draw(floats_of((0.5,))))}
 
 
+GEOMETRY = ("stride_h", "stride_w", "dilation_h", "dilation_w", "pad_top", "pad_left", "groups")
+BAD_INTS = [-1, 0, 2**30, 2**70, 2.0, None, True, np.int64(2)]
+
+
+@st.composite
+def conv_geometry(draw, dtype):
+    """Arrays' shapes and geometry of a valid convolution (before mutation), sometimes with
+    one bad geometry value."""
+    groups = draw(st.integers(1, 2))
+    n, h, w = draw(dims), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    c, f = groups * draw(dims), groups * draw(st.integers(0, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sh, sw, dh, dw = (draw(st.integers(1, 3)) for _ in range(4))
+    span_h, span_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    pt, pl = draw(st.integers(0, span_h - 1)), draw(st.integers(0, span_w - 1))
+    oh = max((h + pt + draw(st.integers(0, span_h - 1)) - span_h) // sh + 1, 1)
+    ow = max((w + pl + draw(st.integers(0, span_w - 1)) - span_w) // sw + 1, 1)
+    geometry = dict(zip(GEOMETRY, (sh, sw, dh, dw, pt, pl, groups)))
+    if draw(st.integers(0, 5)) == 0:
+        geometry[draw(st.sampled_from(GEOMETRY))] = draw(st.sampled_from(BAD_INTS))
+    shapes = {"x": (n, h, w, c), "w": (kh, kw, c // groups, f), "y": (n, oh, ow, f),
+              "b": (f,)}
+    return shapes, {k: value(v) for k, v in geometry.items()}
+
+
+@st.composite
+def conv2d_forward_args(draw, dtype):
+    shapes, geometry = draw(conv_geometry(dtype))
+    none = ("none",)
+    return {"y": draw(arrays_of(shapes["y"], dtype)), "x": draw(arrays_of(shapes["x"], dtype)),
+            "w": draw(arrays_of(shapes["w"], dtype)),
+            "b": draw(arrays_of(shapes["b"], dtype)) if draw(st.booleans()) else none,
+            **geometry, "activation": value(draw(activation_names())),
+            "alpha": value(draw(floats_of((0.0, 0.2)))),
+            "z": draw(arrays_of(shapes["y"], dtype)) if draw(st.booleans()) else none}
+
+
+@st.composite
+def conv2d_backward_args(draw, dtype):
+    shapes, geometry = draw(conv_geometry(dtype))
+    none = ("none",)
+    out = shapes["y"]
+    args = {"dx": draw(arrays_of(shapes["x"], dtype)) if draw(st.booleans()) else none,
+            "dw": draw(arrays_of(shapes["w"], dtype)),
+            "db": draw(arrays_of(shapes["b"], dtype)) if draw(st.booleans()) else none,
+            "dz": draw(arrays_of(out, dtype)), "dy": draw(arrays_of(out, dtype)),
+            "x": draw(arrays_of(shapes["x"], dtype)), "w": draw(arrays_of(shapes["w"], dtype)),
+            "z": draw(arrays_of(out, dtype)), "y": draw(arrays_of(out, dtype)), **geometry,
+            "activation": value(draw(activation_names(BACKWARD_ACTIVATIONS))),
+            "alpha": value(draw(floats_of((0.0, 0.2)))),
+            "accumulate": value(draw(st.booleans()))}
+    if draw(st.booleans()):  # dz may be exactly dy (materialized in order dx?, dw, db?, dz, dy)
+        args["dy"] = ("same", sum(args[n] != none for n in ("dx", "dw", "db", "dz")) - 1, None)
+    return args
+
+
 # binding -> (argument strategy, tolerance scale, whether it sums over elements)
 BINDINGS = {
     "gemm": (gemm_args, 10, True),
     "dense_forward": (dense_forward_args, 10, True),
     "dense_backward": (dense_backward_args, 10, True),
+    "conv2d_forward": (conv2d_forward_args, 10, True),
+    "conv2d_backward": (conv2d_backward_args, 10, True),
     "activation_forward": (activation_forward_args, 4, True),  # softmax sums a row
     "activation_backward": (activation_backward_args, 4, True),
     "loss": (loss_args, 10, True),

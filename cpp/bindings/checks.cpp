@@ -135,4 +135,30 @@ Activation activation_arg(py::handle obj, bool trainable) {
   return act;
 }
 
+py::array typed_array(py::handle obj, const char* name, int ndim, DType dtype) {
+  py::array a = as_array(obj, name);
+  require_dtype(a, name, dtype);
+  require_ndim(a, name, ndim);
+  return a;
+}
+
+py::array first_array(py::handle obj, const char* name, int ndim, DType* dtype) {
+  py::array a = as_array(obj, name);
+  *dtype = float_dtype(a, name);
+  require_ndim(a, name, ndim);
+  return a;
+}
+
+void require_all_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
+                          const py::array* dz, const py::array* dy) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::vector<Named> others(outputs.begin() + static_cast<std::ptrdiff_t>(i) + 1, outputs.end());
+    others.insert(others.end(), inputs.begin(), inputs.end());
+    for (const Named& other : others) {
+      const bool may_alias = outputs[i].array == dz && other.array == dy;
+      require_disjoint(*outputs[i].array, outputs[i].name, *other.array, other.name, may_alias);
+    }
+  }
+}
+
 }  // namespace nerve::bind

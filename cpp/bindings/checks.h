@@ -49,6 +49,19 @@ void require_writable(const py::array& a, const char* name);
 void require_disjoint(const py::array& a, const char* name_a, const py::array& b,
                       const char* name_b, bool allow_identical = false);
 
+// obj as an ndarray of `ndim` dimensions and the given dtype.
+py::array typed_array(py::handle obj, const char* name, int ndim, DType dtype);
+// obj as an ndarray of `ndim` dimensions and a float dtype, which the other arrays must share.
+py::array first_array(py::handle obj, const char* name, int ndim, DType* dtype);
+
+struct Named {
+  const py::array* array;
+  const char* name;
+};
+// Every output disjoint from every later output and every input; dz may be exactly dy.
+void require_all_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
+                          const py::array* dz = nullptr, const py::array* dy = nullptr);
+
 // An activation name (str) parsed to the kernel enum; with `trainable`, only activations that
 // have a derivative are accepted (the step unit is forward-only).
 Activation activation_arg(py::handle obj, bool trainable = false);

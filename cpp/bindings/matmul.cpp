@@ -13,40 +13,6 @@ namespace nerve::bind {
 
 namespace {
 
-// obj as an ndarray of `ndim` dimensions and the given dtype.
-py::array typed_array(py::handle obj, const char* name, int ndim, DType dtype) {
-  py::array a = as_array(obj, name);
-  require_dtype(a, name, dtype);
-  require_ndim(a, name, ndim);
-  return a;
-}
-
-// obj as an ndarray of `ndim` dimensions and a float dtype, which the other arrays must share.
-py::array first_array(py::handle obj, const char* name, int ndim, DType* dtype) {
-  py::array a = as_array(obj, name);
-  *dtype = float_dtype(a, name);
-  require_ndim(a, name, ndim);
-  return a;
-}
-
-struct Named {
-  const py::array* array;
-  const char* name;
-};
-
-// Every output disjoint from every later output and every input; dz may be exactly dy.
-void require_all_disjoint(const std::vector<Named>& outputs, const std::vector<Named>& inputs,
-                          const py::array* dz = nullptr, const py::array* dy = nullptr) {
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    std::vector<Named> others(outputs.begin() + static_cast<std::ptrdiff_t>(i) + 1, outputs.end());
-    others.insert(others.end(), inputs.begin(), inputs.end());
-    for (const Named& other : others) {
-      const bool may_alias = outputs[i].array == dz && other.array == dy;
-      require_disjoint(*outputs[i].array, outputs[i].name, *other.array, other.name, may_alias);
-    }
-  }
-}
-
 template <class T>
 using GemmFn = void (*)(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,
                         int64_t, T, T*, int64_t);

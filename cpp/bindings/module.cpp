@@ -67,5 +67,6 @@ PYBIND11_MODULE(_core, m) {
   bind::register_activations(m);
   bind::register_loss(m);
   bind::register_optim(m);
+  bind::register_conv(m);
   bind::register_pooling(m);
 }

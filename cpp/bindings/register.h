@@ -8,5 +8,6 @@ void register_matmul(pybind11::module_& m);
 void register_activations(pybind11::module_& m);
 void register_loss(pybind11::module_& m);
 void register_optim(pybind11::module_& m);
+void register_conv(pybind11::module_& m);
 void register_pooling(pybind11::module_& m);
 }  // namespace nerve::bind

@@ -86,7 +86,7 @@ class Loss(utils.Configurable):
         if reduction != "sum_over_batch_size":
             raise ValueError(f"reduction: nerve supports 'sum_over_batch_size' (Keras's "
                              f"default), received {reduction!r}")
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or utils.snake_case(type(self).__name__)
         self.reduction = reduction
         self.dtype = None if dtype is None else utils.standardize_dtype(dtype)
         self._graphs = {}
@@ -271,10 +271,6 @@ class Huber(_BuiltinLoss):
 
     def _function_arguments(self):
         return {"delta": self.delta}
-
-
-def _snake_case(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 _CLASSES = (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,

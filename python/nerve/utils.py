@@ -5,6 +5,7 @@
 """
 import operator
 import random
+import re
 
 import numpy as np
 
@@ -166,3 +167,10 @@ class Configurable:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def snake_case(name):
+    """Keras's default names: Dense -> dense, Conv2D -> conv2d, MaxPooling2D ->
+    max_pooling2d, PReLU -> p_re_lu (a capital starts a word before lower-case letters)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

@@ -35,10 +35,6 @@ def unique_name(prefix):
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
-def snake_case(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
 def _int_tuple(value, smallest):
     """value (an int or a sequence of ints >= smallest) as a tuple of ints, or None."""
     try:
@@ -93,7 +89,7 @@ class Layer:
                              f"{kwargs}")
         if name is not None and not (isinstance(name, str) and name):
             raise ValueError(f"name: expected a non-empty str, received {name!r}")
-        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.name = name or unique_name(utils.snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = utils.standardize_dtype(dtype or utils.floatx())
         if input_dim is not None:

@@ -2,6 +2,7 @@
 nerve._core, written to be obviously right rather than fast. Every test checks the C++
 kernels against it; selecting it with nerve.set_backend('numpy') runs models on it."""
 from .activations import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .matmul import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
