@@ -118,6 +118,7 @@ void max_forward(py::handle y_obj, py::handle argmax_obj, py::handle x_obj, py::
   require_disjoint(y, "y", x, "x");
   require_disjoint(argmax, "argmax", x, "x");
   require_disjoint(argmax, "argmax", y, "y");
+  if (y.size() == 0) return;  // no images or no channels (the loops would still run)
   const Pool2dShape s = pool_shape(x, y, w);
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -143,6 +144,7 @@ void max_backward(py::handle dx_obj, py::handle dy_obj, py::handle argmax_obj) {
   require_disjoint(dx, "dx", dy, "dy");
   require_disjoint(dx, "dx", argmax, "argmax");
   require_argmax_in_range(argmax, dim(dx, 1) * dim(dx, 2));
+  if (dx.size() == 0) return;  // then dy is empty too: no images or no channels
   // Only the sizes matter to the scatter: the windows are in argmax.
   const Pool2dShape s{dim(dx, 0), dim(dx, 1), dim(dx, 2), dim(dx, 3), dim(dy, 1), dim(dy, 2),
                       1, 1, 1, 1, 0, 0};
@@ -163,6 +165,7 @@ void avg_forward(py::handle y_obj, py::handle x_obj, py::handle pool_h, py::hand
   const Window w = window_args(pool_h, pool_w, stride_h, stride_w, pad_top, pad_left);
   const DType dtype = require_forward_pair(y, x, w);
   require_disjoint(y, "y", x, "x");
+  if (y.size() == 0) return;
   const Pool2dShape s = pool_shape(x, y, w);
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -187,6 +190,7 @@ void avg_backward(py::handle dx_obj, py::handle dy_obj, py::handle pool_h, py::h
   require_shape(dy, "dy", {dim(dx, 0), -1, -1, dim(dx, 3)});
   require_output_grid(dy, "dy", dx, w);
   require_disjoint(dx, "dx", dy, "dy");
+  if (dx.size() == 0) return;
   const Pool2dShape s = pool_shape(dx, dy, w);
   with_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
