@@ -6,6 +6,7 @@ the connection; called on arrays they compute at once. See nerve.layers.layer fo
 lowers to kernel calls.
 """
 from .. import registration, utils
+from .convolutional import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from .layer import Layer, unique_name
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
@@ -14,10 +15,10 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
-           "serialize", "deserialize", "get"]
+           "Conv1D", "Conv2D", "serialize", "deserialize", "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
-             Maximum, Minimum, Concatenate, Dot):
+             Maximum, Minimum, Concatenate, Dot, Conv1D, Conv2D):
     registration.register_builtin(_cls)
 
 

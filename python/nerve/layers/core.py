@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .. import activations, initializers, regularizers, utils
+from .. import activations, constraints, initializers, regularizers, utils
 from ..graph import Node, SymbolicTensor
 from .layer import Layer, unique_name
 
@@ -43,23 +43,18 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
     return InputLayer(shape, batch_size, dtype, batch_shape, name).output
 
 
-class Dense(Layer):
-    """y = activation(x @ kernel + bias), kernel (input_dim, units)."""
+class KernelLayer(Layer):
+    """A layer with Keras's `kernel` and optional `bias` weights and their options."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        if not (isinstance(units, (int, np.integer)) and units > 0):
-            raise ValueError(f"units: expected a positive int, received {units!r}")
-        self.units = int(units)
-        self.activation = activations.get(activation)
-        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+    def _weight_options(self, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                        bias_regularizer, kernel_constraint, bias_constraint):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._kernel = self._bias = None
 
     @property
@@ -69,6 +64,42 @@ class Dense(Layer):
     @property
     def bias(self):
         return None if self._bias is None else self._bias.value
+
+    def _add_kernel_and_bias(self, kernel_shape):
+        """The kernel of `kernel_shape` and, with use_bias, a bias of its last dimension."""
+        self._kernel = self.add_weight(kernel_shape, self.kernel_initializer,
+                                       regularizer=self.kernel_regularizer,
+                                       constraint=self.kernel_constraint, name="kernel")
+        if self.use_bias:
+            self._bias = self.add_weight(kernel_shape[-1:], self.bias_initializer,
+                                         regularizer=self.bias_regularizer,
+                                         constraint=self.bias_constraint, name="bias")
+
+    def _weight_config(self):
+        optional = lambda value: value and utils.serialize(value)  # noqa: E731
+        return {"use_bias": self.use_bias,
+                "kernel_initializer": utils.serialize(self.kernel_initializer),
+                "bias_initializer": utils.serialize(self.bias_initializer),
+                "kernel_regularizer": optional(self.kernel_regularizer),
+                "bias_regularizer": optional(self.bias_regularizer),
+                "kernel_constraint": optional(self.kernel_constraint),
+                "bias_constraint": optional(self.bias_constraint)}
+
+
+class Dense(KernelLayer):
+    """y = activation(x @ kernel + bias), kernel (input_dim, units)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(units, (int, np.integer)) and units > 0):
+            raise ValueError(f"units: expected a positive int, received {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+        self._weight_options(use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                             bias_regularizer, kernel_constraint, bias_constraint)
 
     @property
     def output_activation(self):
@@ -88,21 +119,12 @@ class Dense(Layer):
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # validates before any weight exists
-        self._kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer,
-                                       regularizer=self.kernel_regularizer, name="kernel")
-        if self.use_bias:
-            self._bias = self.add_weight((self.units,), self.bias_initializer,
-                                         regularizer=self.bias_regularizer, name="bias")
+        self._add_kernel_and_bias((input_shape[-1], self.units))
         self.built = True
 
     def get_config(self):
-        serialize = utils.serialize
         return {**super().get_config(), "units": self.units,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": serialize(self.kernel_initializer),
-                "bias_initializer": serialize(self.bias_initializer),
-                "kernel_regularizer": self.kernel_regularizer and serialize(self.kernel_regularizer),
-                "bias_regularizer": self.bias_regularizer and serialize(self.bias_regularizer)}
+                "activation": activations.serialize(self.activation), **self._weight_config()}
 
     def _forward(self, lowering, x, training):
         y = lowering.empty((x.shape[0], self.units), self.dtype)
