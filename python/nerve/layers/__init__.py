@@ -1,5 +1,5 @@
-"""Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers and the
-Layer base class for your own.
+"""Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers, the
+convolution, pooling, padding and upsampling layers, and the Layer base class for your own.
 
 Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
@@ -11,14 +11,30 @@ from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from .layer import Layer, unique_name
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      MaxPooling1D, MaxPooling2D)
+from .resizing import UpSampling2D, ZeroPadding2D
+
+# Keras's short aliases of the pooling layers.
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+    AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
-           "Conv1D", "Conv2D", "serialize", "deserialize", "get"]
+           "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
+           "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
+           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D",
+           "GlobalAvgPool2D", "ZeroPadding2D", "UpSampling2D", "serialize", "deserialize", "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
-             Maximum, Minimum, Concatenate, Dot, Conv1D, Conv2D):
+             Maximum, Minimum, Concatenate, Dot, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D,
+             AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+             GlobalAveragePooling1D, GlobalAveragePooling2D, ZeroPadding2D, UpSampling2D):
     registration.register_builtin(_cls)
 
 
