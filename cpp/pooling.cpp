@@ -7,6 +7,9 @@
 #include "pooling.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "cpu.h"
 #include "parallel.h"
@@ -77,33 +80,63 @@ NERVE_INLINE void for_each_window(const T* x, const Pool2dShape& s, int64_t begi
   }
 }
 
-template <class T>
+// Channels searched together: their indices stay in a small array in L1.
+constexpr int64_t kMaxBlock = 64;
+
+// The search keeps indices of the values' width (int32 beside float, int64 beside double), so
+// the compare-and-select loop vectorizes lane for lane; int32 ones widen to int64 when stored.
+// The maxima start at -inf with the window's first index, which is what the first element
+// gives too (-inf stays, anything else is greater, a NaN is taken), and a constant fill is
+// cheaper than gcc's memcpy of a short copy.
+template <class T, class Index>
 NERVE_INLINE void max_rows(T* __restrict y, int64_t* __restrict argmax, const T* __restrict x,
                            const Pool2dShape& s, int64_t begin, int64_t end) {
+  constexpr bool kWide = std::is_same_v<Index, int64_t>;
   const int64_t W = s.width, C = s.channels;
   for_each_window(x, s, begin, end, [&](const T* image, Span hs, Span ws, int64_t out)
                                         NERVE_INLINE_LAMBDA {
-    T* __restrict best = y + out;
-    int64_t* __restrict where = argmax + out;
-    const int64_t first = hs.begin * W + ws.begin;
-    for (int64_t c = 0; c < C; ++c) {
-      best[c] = image[first * C + c];
-      where[c] = first;
-    }
-    // The first element is compared with itself again: a no-op, and a simpler loop.
-    for (int64_t h = hs.begin; h < hs.end; ++h) {
-      for (int64_t w = ws.begin; w < ws.end; ++w) {
-        const int64_t index = h * W + w;
-        const T* __restrict v = image + index * C;
-        for (int64_t c = 0; c < C; ++c) {
-          // Strictly greater keeps the first maximum; a NaN replaces any number.
-          const bool take = v[c] > best[c] || (v[c] != v[c] && best[c] == best[c]);
-          best[c] = take ? v[c] : best[c];
-          where[c] = take ? index : where[c];
+    for (int64_t c0 = 0; c0 < C; c0 += kMaxBlock) {
+      const int64_t lanes = std::min(kMaxBlock, C - c0);
+      T* __restrict best = y + out + c0;
+      Index narrow[kMaxBlock];
+      Index* __restrict where;
+      if constexpr (kWide) where = argmax + out + c0;
+      else where = narrow;
+      const Index first = static_cast<Index>(hs.begin * W + ws.begin);
+      for (int64_t c = 0; c < lanes; ++c) {
+        best[c] = -std::numeric_limits<T>::infinity();
+        where[c] = first;
+      }
+      for (int64_t h = hs.begin; h < hs.end; ++h) {
+        for (int64_t w = ws.begin; w < ws.end; ++w) {
+          const Index index = static_cast<Index>(h * W + w);
+          const T* __restrict v = image + (h * W + w) * C + c0;
+          for (int64_t c = 0; c < lanes; ++c) {
+            // Strictly greater keeps the first maximum; a NaN replaces any number. Bitwise
+            // operators and unconditional stores: a select, not branches or masked stores.
+            const T value = v[c], old = best[c];
+            const bool take = (value > old) | ((value != value) & (old == old));
+            best[c] = take ? value : old;
+            where[c] = take ? index : where[c];
+          }
         }
+      }
+      if constexpr (!kWide) {
+        for (int64_t c = 0; c < lanes; ++c) argmax[out + c0 + c] = where[c];
       }
     }
   });
+}
+
+// int32 indices for float images of fewer than 2^31 pixels, else int64.
+template <class T>
+NERVE_INLINE void max_rows(T* y, int64_t* argmax, const T* x, const Pool2dShape& s,
+                           int64_t begin, int64_t end) {
+  if (sizeof(T) == 4 && s.height * s.width <= INT32_MAX) {
+    max_rows<T, int32_t>(y, argmax, x, s, begin, end);
+  } else {
+    max_rows<T, int64_t>(y, argmax, x, s, begin, end);
+  }
 }
 
 template <class T>
