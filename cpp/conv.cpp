@@ -120,11 +120,15 @@ void scatter_patches(T* dx, const T* src, const ConvShape& s, const Layout& l, i
   }
 }
 
-// dWt (+)= sum over tiles of patches^T dZ, db (+)= column sums of dZ. Tiles fall into fixed
-// groups; each group sums its tiles into its own partial, and the partials are added in order.
+// dZ = act'(Z) dY, then dWt (+)= sum over tiles of patches^T dZ, db (+)= column sums of dZ.
+// Each tile's dZ is made just before its product reads it, while it is in cache. Tiles fall
+// into fixed groups; each group sums its tiles into its own partial, and the partials are
+// added in order.
+// The activation's derivative, dZ = act'(Z) dY, is applied tile by tile just before the
+// tile's product reads dZ, while it is in cache.
 template <class T>
-void weight_gradient(T* dw, T* db, const T* dz, const T* x, const ConvShape& s, const Layout& l,
-                     bool accumulate) {
+void weight_gradient(T* dw, T* db, T* dz, const T* dy, const T* z, const T* y, Activation act,
+                     T alpha, const T* x, const ConvShape& s, const Layout& l, bool accumulate) {
   const int64_t tiles = ceil_div(l.rows, l.sum_tile), groups = std::min(tiles, kReductionGroups);
   const int64_t weights = l.kg * s.F, stride = weights + s.F;
   T* partials = cached_buffer<T>(1, groups * stride);
@@ -138,6 +142,8 @@ void weight_gradient(T* dw, T* db, const T* dz, const T* x, const ConvShape& s, 
       for (int64_t t = r * tiles / groups; t < (r + 1) * tiles / groups; ++t) {
         const int64_t m0 = t * l.sum_tile, rows = std::min(l.sum_tile, l.rows - m0);
         const T beta = t == r * tiles / groups ? T(0) : T(1);
+        const int64_t at = m0 * s.F;
+        activation_backward(act, dz + at, dy + at, z + at, y + at, rows, s.F, alpha);
         for (int64_t g = 0; g < s.G; ++g) {
           if (!l.pointwise) gather_patches(own, x, s, l, m0, rows, g);
           const T* a = l.pointwise ? x + m0 * s.C : own;
@@ -223,8 +229,7 @@ void conv2d_backward(T* dx, T* dw, T* db, T* dz, const T* dy, const T* x, const 
                      const T* z, const T* y, const ConvShape& s, Activation act, T alpha,
                      bool accumulate) {
   const Layout l = layout_of(s, sizeof(T));
-  activation_backward(act, dz, dy, z, y, l.rows, s.F, alpha);
-  weight_gradient(dw, db, dz, x, s, l, accumulate);
+  weight_gradient(dw, db, dz, dy, z, y, act, alpha, x, s, l, accumulate);
   if (dx) data_gradient(dx, dz, w, s, l);
 }
 

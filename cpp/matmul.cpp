@@ -702,7 +702,7 @@ void gemm_packed(const Operands<T>& op, bool parallel, const Epilogue& epilogue)
 #ifdef NERVE_HAVE_OPENMP
   // Inside a caller's parallel region (gemm_serial from a convolution tile) the worksharing
   // loops would bind to the caller's team: a team of one of their own keeps them on this thread.
-  if (parallel || omp_in_parallel()) {
+  if (parallel || in_parallel_region()) {
 #pragma omp parallel num_threads(parallel ? get_num_threads() : 1)
     packed_product(op, epilogue, packed_a, packed_b);
     return;
@@ -743,7 +743,8 @@ void gemm_with_epilogue(const Operands<T>& op, const Epilogue& epilogue, bool ma
     epilogue(0, op.M, 0, op.N);
     return;
   }
-  const bool parallel = may_thread && get_num_threads() > 1 && 2 * op.M * op.N * op.K >= kGemmSerialBelow;
+  const bool parallel = may_thread && get_num_threads() > 1 && !in_parallel_region() &&
+                        2 * op.M * op.N * op.K >= kGemmSerialBelow;
   if (op.M <= (op.trans_a ? kUnpackedAMaxRows : kUnpackedAMaxRowsUntransposed)) {
     gemm_unpacked_a(op, parallel, epilogue);
   } else {

@@ -32,6 +32,16 @@ bool openmp_enabled();
 // CPUs this process may run on.
 int available_cpus();
 
+// True inside a parallel region: a kernel called from another kernel's threads (an
+// activation on a convolution tile) runs inline instead of nesting a team.
+inline bool in_parallel_region() {
+#ifdef NERVE_HAVE_OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 template <class Body>
 void parallel_for(int64_t n, int64_t grain, int64_t serial_below, Body body) {
   if (n <= 0) return;
@@ -39,7 +49,7 @@ void parallel_for(int64_t n, int64_t grain, int64_t serial_below, Body body) {
   const int64_t chunks = (n + grain - 1) / grain;
   const int threads = get_num_threads();
 #ifdef NERVE_HAVE_OPENMP
-  if (threads > 1 && chunks > 1 && n >= serial_below) {
+  if (threads > 1 && chunks > 1 && n >= serial_below && !in_parallel_region()) {
     const int team = static_cast<int>(chunks < threads ? chunks : threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(team)
     for (int64_t c = 0; c < chunks; ++c) {

@@ -1,11 +1,13 @@
 """Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers, the
-convolution, pooling, padding and upsampling layers, and the Layer base class for your own.
+convolution, pooling, padding, upsampling, activation, preprocessing, reshaping and spatial
+dropout layers, and the Layer base class for your own.
 
 Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
 lowers to kernel calls.
 """
 from .. import registration, utils
+from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .convolutional import Conv1D, Conv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from .layer import Layer, unique_name
@@ -14,6 +16,9 @@ from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                       GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
                       MaxPooling1D, MaxPooling2D)
+from .preprocessing import Normalization, Rescaling
+from .regularization import SpatialDropout1D, SpatialDropout2D
+from .reshape import Permute, Reshape
 from .resizing import UpSampling2D, ZeroPadding2D
 
 # Keras's short aliases of the pooling layers.
@@ -25,16 +30,20 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
-           "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
-           "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
-           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D",
-           "GlobalAvgPool2D", "ZeroPadding2D", "UpSampling2D", "serialize", "deserialize", "get"]
+           "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Normalization", "Rescaling",
+           "Reshape", "Permute", "SpatialDropout1D", "SpatialDropout2D", "Conv1D", "Conv2D",
+           "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "ZeroPadding2D", "UpSampling2D", "serialize", "deserialize", "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
-             Maximum, Minimum, Concatenate, Dot, Conv1D, Conv2D, MaxPooling1D, MaxPooling2D,
-             AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
-             GlobalAveragePooling1D, GlobalAveragePooling2D, ZeroPadding2D, UpSampling2D):
+             Maximum, Minimum, Concatenate, Dot, ReLU, LeakyReLU, ELU, Softmax, PReLU,
+             Normalization, Rescaling, Reshape, Permute, SpatialDropout1D, SpatialDropout2D,
+             Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
+             GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D,
+             GlobalAveragePooling2D, ZeroPadding2D, UpSampling2D):
     registration.register_builtin(_cls)
 
 

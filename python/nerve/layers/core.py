@@ -147,18 +147,16 @@ class Dense(KernelLayer):
         return context[1]
 
 
-class Activation(Layer):
-    def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
-        self.activation = activations.get(activation)
-        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+class KernelActivation(Layer):
+    """Base of the layers computed by the backend's activation kernels (element-wise, softmax
+    over the last axis): a subclass sets `_activation_name` and `_alpha` (the kernels' slope,
+    elu alpha or step threshold). Its name is the output activation a loss may fuse with."""
+
+    _activation_name, _alpha = "linear", 0.0
 
     @property
     def output_activation(self):
         return self._activation_name
-
-    def get_config(self):
-        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
     def _forward(self, lowering, x, training):
         y = lowering.empty_like(x)
@@ -175,6 +173,16 @@ class Activation(Layer):
 
     def _logits(self, context):
         return context[0]
+
+
+class Activation(KernelActivation):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._activation_name, self._alpha = activations.kernel_args(self.activation)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class Dropout(Layer):

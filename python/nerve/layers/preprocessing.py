@@ -1,0 +1,284 @@
+"""Preprocessing layers (keras.layers): Normalization and Rescaling.
+
+Normalization learns a mean and variance per feature with `adapt(data)` (kept as Keras keeps
+them: non-trainable weights `mean`, `variance` and `count`, saved with the model), or takes them
+as arguments; Rescaling multiplies by a scale and adds an offset.
+"""
+import itertools
+import math
+import numbers
+
+import numpy as np
+
+from .. import utils
+from .layer import Layer
+
+__all__ = ["Normalization", "Rescaling"]
+
+_EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation divided by
+
+
+def _axis_tuple(axis):
+    axes = () if axis is None else (axis,) if isinstance(axis, numbers.Integral) else axis
+    try:
+        axes = tuple(axes)
+    except TypeError:
+        axes = None
+    if axes is None or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                               for a in axes):
+        raise ValueError(f"Normalization: axis expected an int, a tuple of ints or None, "
+                         f"received {axis!r}")
+    return tuple(int(a) for a in axes)
+
+
+def _batches(data):
+    """The batches of `data` as float arrays: an array is one batch; a PyDataset, list, tuple
+    or generator yields batches, each an array or an (x, y[, sample_weight]) tuple."""
+    if isinstance(data, np.ndarray):
+        return [data]
+    if isinstance(data, utils.PyDataset):
+        dataset = data
+        data = (dataset[i] for i in range(dataset.num_batches))
+    elif not hasattr(data, "__iter__") or isinstance(data, (str, bytes, dict)):
+        raise TypeError(f"adapt: expected a NumPy array, a PyDataset or an iterable of batches, "
+                        f"received {type(data).__name__}")
+    return (np.asarray(b[0] if isinstance(b, tuple) else b) for b in data)
+
+
+class Normalization(Layer):
+    """(x - mean) / max(sqrt(variance), 1e-7), or with invert=True x * std + mean. `axis`
+    (default -1: the features) keeps a mean and variance per index along those axes (None: one
+    for all); the others are reduced. mean and variance come from adapt(data) or the
+    arguments (numbers, or arrays broadcast to the kept axes from the right)."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _axis_tuple(axis)
+        if (mean is None) != (variance is None):
+            raise ValueError(f"{self.name}: pass both mean and variance, or neither (and call "
+                             f"adapt()); received mean={mean!r}, variance={variance!r}")
+        if mean is not None:
+            for value, what in ((mean, "mean"), (variance, "variance")):
+                array = np.asarray(value)
+                if array.dtype.kind not in "biuf":
+                    raise ValueError(f"{self.name}: {what} expected numbers, received "
+                                     f"{value!r}")
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError(f"{self.name}: mean and variance must have the same shape, "
+                                 f"received {np.shape(mean)} and {np.shape(variance)}")
+            if np.ndim(mean) > len(self.axis):
+                raise ValueError(f"{self.name}: mean has rank {np.ndim(mean)}, more than the "
+                                 f"{len(self.axis)} axes {self.axis} it applies to")
+        self.input_mean, self.input_variance = mean, variance
+        self.invert = bool(invert)
+        self._built_shape = None
+        self._mean = self._variance = self._count = None  # the adapted weights
+        self._constants = None  # (mean, variance) broadcast, when given as arguments
+
+    # -- shapes
+    def _kept_axes(self, input_shape):
+        ndim = len(input_shape)
+        if not all(-ndim <= a < ndim for a in self.axis):
+            raise ValueError(f"{self.name}: axis {self.axis} is out of range for inputs of rank "
+                             f"{ndim}, shape {tuple(input_shape)}")
+        kept = tuple(sorted({a % ndim for a in self.axis}))
+        if any(input_shape[a] is None for a in kept):
+            raise ValueError(f"{self.name}: the axes kept by axis={self.axis} must have known "
+                             f"sizes, received inputs of shape {tuple(input_shape)}")
+        return kept
+
+    def _broadcast_shape(self, input_shape):
+        kept = self._kept_axes(input_shape)
+        return tuple(d if i in kept else 1 for i, d in enumerate(input_shape))
+
+    def compute_output_shape(self, input_shape):
+        self._kept_axes(input_shape)
+        return tuple(input_shape)
+
+    def _fits(self, shape):
+        """Whether inputs of `shape` have the rank, and the sizes along the kept axes, that the
+        layer was built for (the reduced axes may differ)."""
+        built = self._built_shape
+        return len(shape) == len(built) and \
+            self._broadcast_shape(shape) == self._broadcast_shape(built)
+
+    def _check_input_shapes(self, shapes):
+        if self._built_shape is not None and not self._fits(tuple(shapes[0])):
+            raise ValueError(f"input: layer {self.name!r} was built for inputs like "
+                             f"{self._built_shape} (the sizes along axis {self.axis} fixed), "
+                             f"received {tuple(shapes[0])}")
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        broadcast = self._broadcast_shape(input_shape)
+        kept_shape = tuple(input_shape[a] for a in self._kept_axes(input_shape))
+        self._built_shape = input_shape
+        if self.input_mean is None:
+            self._mean = self.add_weight(kept_shape, "zeros", trainable=False, name="mean")
+            self._variance = self.add_weight(kept_shape, "ones", trainable=False,
+                                             name="variance")
+            # Keras keeps a count "for older saved models"; here it is the number of values
+            # adapt() reduced per feature, and marks the layer as adapted.
+            self._count = self.add_weight((), "zeros", trainable=False, name="count")
+        else:
+            self._constants = tuple(self._broadcast_constant(v, input_shape, broadcast)
+                                    for v in (self.input_mean, self.input_variance))
+        self.built = True
+
+    def _broadcast_constant(self, value, input_shape, broadcast):
+        array = np.asarray(value, dtype=self.dtype)
+        expanded = [1] * len(input_shape)
+        kept = self._kept_axes(input_shape)
+        # The value's axes align with the kept ones from the right.
+        for i in range(1, array.ndim + 1):
+            expanded[kept[-i]] = array.shape[-i]
+        try:
+            return np.ascontiguousarray(np.broadcast_to(array.reshape(expanded), broadcast))
+        except ValueError:
+            raise ValueError(f"{self.name}: mean and variance of shape {array.shape} do not "
+                             f"broadcast to the sizes {broadcast} of inputs of shape "
+                             f"{input_shape} along axis {self.axis}") from None
+
+    # -- the statistics
+    @property
+    def mean(self):
+        """The mean, broadcastable against the inputs (None before build)."""
+        return self._statistics()[0] if self.built else None
+
+    @property
+    def variance(self):
+        return self._statistics()[1] if self.built else None
+
+    def _statistics(self):
+        if self._constants is not None:
+            return self._constants
+        shape = self._broadcast_shape(self._built_shape)
+        return self._mean.value.reshape(shape), self._variance.value.reshape(shape)
+
+    def _ready(self):
+        """Given mean and variance, adapted, or weights set (set_weights, a loaded model)."""
+        if self._constants is not None:
+            return True
+        if not self.built:
+            return False
+        return bool(self._count.value > 0 or np.any(self._mean.value != 0)
+                    or np.any(self._variance.value != 1))
+
+    def adapt(self, data):
+        """Learn the mean and variance of `data` (a NumPy array, or batches: a PyDataset, a
+        list or a generator of arrays or (x, y) tuples) over every axis but `axis`."""
+        batches = iter(_batches(data))
+        first = next(batches, None)
+        if first is None:
+            raise ValueError(f"{self.name}: adapt() received no batches")
+        if first.dtype.kind not in "biuf" or first.ndim == 0:
+            raise TypeError(f"{self.name}: adapt() expected arrays of numbers with a batch "
+                            f"dimension, received {first.dtype}{list(first.shape)}")
+        if not self.built:
+            self.build((None,) + first.shape[1:])
+        if self._constants is not None:
+            raise ValueError(f"{self.name}: adapt() learns mean and variance, but they were "
+                             f"given as arguments")
+        kept = self._kept_axes(self._built_shape)
+        reduced = tuple(a for a in range(len(self._built_shape)) if a not in kept)
+        total, mean, variance = 0, 0.0, 0.0
+        for batch in itertools.chain([first], batches):
+            if not self._fits((None,) + batch.shape[1:]):
+                raise ValueError(f"{self.name}: adapt() expected batches like "
+                                 f"{self._built_shape}, received shape {batch.shape}")
+            count = math.prod(batch.shape[a] for a in reduced)
+            if count == 0:
+                continue
+            batch_mean = batch.mean(axis=reduced, dtype=np.float64)
+            batch_variance = batch.var(axis=reduced, dtype=np.float64)
+            # Chan et al.'s pairwise update of the mean and the (biased) variance.
+            weight = count / (total + count)
+            new_mean = mean + (batch_mean - mean) * weight
+            variance = ((variance + (mean - new_mean) ** 2) * (1 - weight)
+                        + (batch_variance + (batch_mean - new_mean) ** 2) * weight)
+            mean, total = new_mean, total + count
+        if total == 0:
+            raise ValueError(f"{self.name}: adapt() received no values")
+        self._mean.assign(np.broadcast_to(mean, self._mean.shape))
+        self._variance.assign(np.broadcast_to(variance, self._variance.shape))
+        self._count.assign(total)
+
+    # -- config
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "invert": self.invert,
+                "mean": np.array(self.input_mean).tolist(),
+                "variance": np.array(self.input_variance).tolist()}
+
+    # -- lowering
+    def _forward(self, lowering, x, training):
+        if not self._ready():
+            raise ValueError(f"{self.name}: Normalization has no mean and variance yet: call "
+                             f"{self.name}.adapt(data) before using it, or pass mean= and "
+                             f"variance= to the constructor")
+        mean, variance = self._statistics()
+        # Integer inputs (an int Input) normalize into floats, as in Keras.
+        y, std = lowering.empty(x.shape, self.dtype), lowering.empty(mean.shape, self.dtype)
+        invert = self.invert
+
+        def normalize():
+            np.sqrt(variance, out=std)
+            np.maximum(std, _EPSILON, out=std)
+            if invert:
+                np.multiply(x, std, out=y)
+                np.add(y, mean, out=y)
+            else:
+                np.subtract(x, mean, out=y)
+                np.divide(y, std, out=y)
+        return y, [(normalize, ())], std
+
+    def _backward(self, lowering, std, dy, need_dx, fused):
+        if not need_dx:
+            return None, []
+        return dy, [((np.multiply if self.invert else np.divide), (dy, std, dy))]
+
+
+class Rescaling(Layer):
+    """y = x * scale + offset; scale and offset are numbers or per-channel lists (broadcast
+    against the last axis)."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        for value, what in ((scale, "scale"), (offset, "offset")):
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf" or isinstance(value, bool):
+                raise ValueError(f"{self.name}: {what} expected a number or a list of numbers, "
+                                 f"received {value!r}")
+        self.scale = np.asarray(scale).tolist() if np.ndim(scale) else float(scale)
+        self.offset = np.asarray(offset).tolist() if np.ndim(offset) else float(offset)
+
+    def _constants(self):
+        return (np.asarray(self.scale, self.dtype), np.asarray(self.offset, self.dtype))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        known = tuple(1 if d is None else d for d in input_shape)
+        try:
+            fits = all(np.broadcast_shapes(known, c.shape) == known for c in self._constants())
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{self.name}: scale {self.scale!r} and offset {self.offset!r} do "
+                             f"not broadcast against inputs of shape {input_shape}")
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+    def _forward(self, lowering, x, training):
+        y = lowering.empty(x.shape, self.dtype)
+        scale, offset = self._constants()
+
+        def rescale():
+            np.multiply(x, scale, out=y)
+            np.add(y, offset, out=y)
+        return y, [(rescale, ())], scale
+
+    def _backward(self, lowering, scale, dy, need_dx, fused):
+        if not need_dx:
+            return None, []
+        return dy, [(np.multiply, (dy, scale, dy))]
