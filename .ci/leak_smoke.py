@@ -125,6 +125,26 @@ def activations(dtype):
         call(bwd, x, x, x, x, "relu", raises=ValueError)
 
 
+# ---- pooling ----------------------------------------------------------------------------------
+def pooling(dtype):
+    window = (3, 2, 2, 2, 1, 0)  # pool 3x2, strides 2, pad_top 1
+    for prefix, suffix in (("", ""), ("_", "_scalar")):
+        names = [prefix + n + suffix for n in ("max_pool2d_forward", "max_pool2d_backward",
+                                               "avg_pool2d_forward", "avg_pool2d_backward")]
+        for n in (2, 40):  # 40 images: threaded, GIL released
+            x, y = arr(n, 9, 8, 5, dtype=dtype), np.empty((n, 5, 4, 5), dtype)
+            argmax, dx = np.empty(y.shape, np.int64), np.empty_like(x)
+            call(names[0], y, argmax, x, *window)
+            call(names[1], dx, y, argmax)
+            call(names[2], y, x, *window)
+            call(names[3], dx, y, *window)
+        argmax[0, 0, 0, 0] = -1
+        call(names[1], dx, y, argmax, raises=ValueError)
+        call(names[0], np.empty((n, 6, 4, 5), dtype), argmax, x, *window, raises=ValueError)
+        call(names[2], y, x, 3, 2, 2, 2, 3, 0, raises=ValueError)  # pad == pool
+        call(names[3], dx, y, 3, 2.0, 2, 2, 1, 0, raises=TypeError)
+
+
 # ---- losses -----------------------------------------------------------------------------------
 def losses(dtype):
     rows, cols = 11, 4
@@ -258,6 +278,7 @@ def main():
     for dtype in (np.float32, np.float64):
         matmul(dtype)
         activations(dtype)
+        pooling(dtype)
         losses(dtype)
         optimizers(dtype)
     ops()

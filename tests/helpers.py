@@ -63,3 +63,20 @@ def plan_gradients(fn, arrays, cotangent_seed=0):
     model.compile(optimizer=nerve.optimizers.SGD(learning_rate=0.0), loss=lambda t, p: p)
     value = model.train_on_batch(np.ones((1, 1), dtype), np.zeros((1, 1), dtype))
     return value, [np.array(v._grad) for v in model.weights]
+
+
+def fit_on_both_backends(make_model, x, y, epochs, seed, batch_size=8):
+    """[(weights, loss history)] of make_model() fit with Adam(0.01) and categorical
+    cross-entropy on x, y, from the same seed, on the cpp and then the numpy backend."""
+    import nerve
+
+    results = []
+    for backend in ("cpp", "numpy"):
+        nerve.utils.set_random_seed(seed)
+        model = make_model()
+        model.compile(optimizer=nerve.optimizers.Adam(0.01), loss="categorical_crossentropy")
+        with nerve.use_backend(backend):
+            history = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False,
+                                verbose=0)
+        results.append((model.get_weights(), history.history["loss"]))
+    return results

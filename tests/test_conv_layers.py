@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import nerve
+from helpers import fit_on_both_backends
 from nerve import layers
 
 
@@ -94,16 +95,9 @@ def test_both_backends_train_a_convnet_to_the_same_weights(dtype):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(40, 10, 9, 2)).astype(dtype)
     y = np.eye(3)[rng.integers(0, 3, 40)]
-    results = []
     nerve.utils.set_floatx(dtype)
     try:
-        for backend in ("cpp", "numpy"):
-            nerve.utils.set_random_seed(5)
-            model = small_convnet()
-            model.compile(optimizer=nerve.optimizers.Adam(0.01), loss="categorical_crossentropy")
-            with nerve.use_backend(backend):
-                history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
-            results.append((model.get_weights(), history.history["loss"]))
+        results = fit_on_both_backends(small_convnet, x, y, epochs=3, seed=5)
     finally:
         nerve.utils.set_floatx("float32")
     tolerance = dict(rtol=2e-4, atol=2e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-11)

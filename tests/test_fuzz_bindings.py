@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nerve.reference as reference
-from fuzz_helpers import (arrays_of, differential, dims, floats_of, mutated, value,
-                          watchdog)  # noqa: F401 (watchdog: autouse fixture)
+from fuzz_helpers import (array_recipe, arrays_of, differential, dims, floats_of, mutated,
+                          seeds, value, watchdog)  # noqa: F401 (watchdog: autouse fixture)
 from fuzz_normalization import NORMALIZATION_BINDINGS
 from nerve import _core
 
@@ -252,6 +252,53 @@ def conv2d_backward_args(draw, dtype):
     return args
 
 
+POOL_WINDOW = ("pool_h", "pool_w", "stride_h", "stride_w", "pad_top", "pad_left")
+
+
+@st.composite
+def pool_geometry(draw):
+    """(x shape, y shape, window) of a valid pooling call (before mutation), sometimes with
+    one bad window value."""
+    n, c, h, w = draw(dims), draw(dims), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    ph, pw, sh, sw = (draw(st.integers(1, 3)) for _ in range(4))
+    pt, pl = draw(st.integers(0, ph - 1)), draw(st.integers(0, pw - 1))
+    oh = draw(st.integers(1, (h - 1 + pt) // sh + 1))  # every window overlapping the image
+    ow = draw(st.integers(1, (w - 1 + pl) // sw + 1))
+    window = dict(zip(POOL_WINDOW, (ph, pw, sh, sw, pt, pl)))
+    if draw(st.integers(0, 5)) == 0:
+        window[draw(st.sampled_from(POOL_WINDOW))] = draw(st.sampled_from(BAD_INTS))
+    return (n, h, w, c), (n, oh, ow, c), {k: value(v) for k, v in window.items()}
+
+
+@st.composite
+def max_pool2d_forward_args(draw, dtype):
+    x, y, window = draw(pool_geometry())
+    return {"y": draw(arrays_of(y, dtype)), "argmax": array_recipe(y, "int64"),
+            "x": draw(arrays_of(x, dtype)), **window}
+
+
+@st.composite
+def max_pool2d_backward_args(draw, dtype):
+    x, y, _ = draw(pool_geometry())
+    pixels, corrupt = x[1] * x[2], draw(st.integers(0, 5)) == 0  # sometimes out of range
+    rng = np.random.default_rng(draw(seeds))
+    argmax = rng.integers(-1 if corrupt else 0, pixels + 1 if corrupt else pixels, y)
+    return {"dx": draw(arrays_of(x, dtype)), "dy": draw(arrays_of(y, dtype)),
+            "argmax": value(argmax.astype(np.int64))}
+
+
+@st.composite
+def avg_pool2d_forward_args(draw, dtype):
+    x, y, window = draw(pool_geometry())
+    return {"y": draw(arrays_of(y, dtype)), "x": draw(arrays_of(x, dtype)), **window}
+
+
+@st.composite
+def avg_pool2d_backward_args(draw, dtype):
+    x, y, window = draw(pool_geometry())
+    return {"dx": draw(arrays_of(x, dtype)), "dy": draw(arrays_of(y, dtype)), **window}
+
+
 # binding -> (argument strategy, tolerance scale, whether it sums over elements)
 BINDINGS = {
     "gemm": (gemm_args, 10, True),
@@ -259,6 +306,12 @@ BINDINGS = {
     "dense_backward": (dense_backward_args, 10, True),
     "conv2d_forward": (conv2d_forward_args, 10, True),
     "conv2d_backward": (conv2d_backward_args, 10, True),
+    # A max is exact and its gradient adds in the same order; a float32 mean of 1e38s
+    # overflows where the float64 reference does not.
+    "max_pool2d_forward": (max_pool2d_forward_args, 1, False),
+    "max_pool2d_backward": (max_pool2d_backward_args, 1, False),
+    "avg_pool2d_forward": (avg_pool2d_forward_args, 10, True),
+    "avg_pool2d_backward": (avg_pool2d_backward_args, 10, True),
     "activation_forward": (activation_forward_args, 4, True),  # softmax sums a row
     "activation_backward": (activation_backward_args, 4, True),
     "loss": (loss_args, 10, True),
@@ -357,6 +410,14 @@ EMPTY_HUGE_CALLS = {
         z(0, 0), "relu"),
     "sgd on (1, 2**31)": lambda z: _core.sgd_update([z(1, 2**31, 0)], [z(1, 2**31, 0)], None,
                                                     0.1),
+    "max pool of (2**40, 1, 1, 0)": lambda z: _core.max_pool2d_forward(
+        z(HUGE, 1, 1, 0), np.empty((HUGE, 1, 1, 0), np.int64), z(HUGE, 1, 1, 0), 1, 1, 1, 1, 0, 0),
+    "max pool backward of (2**40, 1, 1, 0)": lambda z: _core._max_pool2d_backward_scalar(
+        z(HUGE, 1, 1, 0), z(HUGE, 1, 1, 0), np.empty((HUGE, 1, 1, 0), np.int64)),
+    "avg pool of (0, 2**20, 2**20, 3)": lambda z: _core.avg_pool2d_forward(
+        z(0, 2**20, 2**20, 3), z(0, 2**20, 2**20, 3), 1, 1, 1, 1, 0, 0),
+    "avg pool backward of (2**40, 1, 1, 0)": lambda z: _core.avg_pool2d_backward(
+        z(HUGE, 1, 1, 0), z(HUGE, 1, 1, 0), 1, 1, 1, 1, 0, 0),
 }
 
 

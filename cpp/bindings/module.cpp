@@ -70,4 +70,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_conv(m);
   bind::register_normalization(m);
   bind::register_embedding(m);
+  bind::register_pooling(m);
 }

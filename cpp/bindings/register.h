@@ -11,4 +11,5 @@ void register_optim(pybind11::module_& m);
 void register_conv(pybind11::module_& m);
 void register_normalization(pybind11::module_& m);
 void register_embedding(pybind11::module_& m);
+void register_pooling(pybind11::module_& m);
 }  // namespace nerve::bind

@@ -1,6 +1,6 @@
 """Layers (keras.layers): Input, Dense, Activation, Dropout, Flatten, the merge layers, the
-convolution, normalization, embedding, activation, preprocessing, reshaping and spatial
-dropout layers, and the Layer base class for your own.
+convolution, pooling, padding, upsampling, normalization, embedding, activation,
+preprocessing, reshaping and spatial dropout layers, and the Layer base class for your own.
 
 Layers are the nodes of a model's graph: called on symbolic tensors (from `Input`) they record
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
@@ -15,22 +15,39 @@ from .layer import Layer, unique_name
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
+from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                      MaxPooling1D, MaxPooling2D)
 from .preprocessing import Normalization, Rescaling
 from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshape import Permute, Reshape
+from .resizing import UpSampling2D, ZeroPadding2D
+
+# Keras's short aliases of the pooling layers.
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, \
+    AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU", "Normalization", "Rescaling",
            "Reshape", "Permute", "SpatialDropout1D", "SpatialDropout2D", "Conv1D", "Conv2D",
-           "BatchNormalization", "LayerNormalization", "Embedding", "serialize", "deserialize",
-           "get"]
+           "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+           "ZeroPadding2D", "UpSampling2D", "BatchNormalization", "LayerNormalization", "Embedding",
+           "serialize", "deserialize", "get"]
 
 for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Multiply, Average,
              Maximum, Minimum, Concatenate, Dot, ReLU, LeakyReLU, ELU, Softmax, PReLU,
              Normalization, Rescaling, Reshape, Permute, SpatialDropout1D, SpatialDropout2D,
-             Conv1D, Conv2D, BatchNormalization, LayerNormalization, Embedding):
+             Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
+             GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D,
+             GlobalAveragePooling2D, ZeroPadding2D, UpSampling2D,
+             BatchNormalization, LayerNormalization, Embedding):
     registration.register_builtin(_cls)
 
 

@@ -6,7 +6,8 @@ one more after).
 """
 import numbers
 
-__all__ = ["int_tuple", "padding_arg", "data_format_arg", "output_length", "padding_amounts"]
+__all__ = ["int_tuple", "padding_arg", "data_format_arg", "output_length", "padding_amounts",
+           "spatial_axes", "require_rank"]
 
 
 def int_tuple(value, rank, name, layer, smallest=1):
@@ -36,6 +37,23 @@ def data_format_arg(value, layer):
         raise ValueError(f"{layer}: data_format expected 'channels_last' or 'channels_first', "
                          f"received {value!r}")
     return data_format
+
+
+def spatial_axes(rank, data_format):
+    """The axes of the `rank` spatial dimensions of a (batch, ..., channels) or
+    (batch, channels, ...) shape."""
+    first = 1 if data_format == "channels_last" else 2
+    return tuple(range(first, first + rank))
+
+
+def require_rank(layer, input_shape, rank, data_format):
+    """ValueError naming `layer` unless input_shape has `rank` spatial dimensions."""
+    if len(input_shape) != rank + 2:
+        dims = "steps" if rank == 1 else "rows, cols" if rank == 2 else "spatial dims"
+        layout = (f"(batch, {dims}, channels)" if data_format == "channels_last"
+                  else f"(batch, channels, {dims})")
+        raise ValueError(f"{layer.name}: {type(layer).__name__} takes {rank + 2}-D inputs of "
+                         f"shape {layout}, received {tuple(input_shape)}")
 
 
 def output_length(length, kernel, stride, dilation, padding):
