@@ -24,23 +24,13 @@ import common  # noqa: E402
 import kernels  # noqa: E402
 import training  # noqa: E402
 
-from nerve import _core  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def peak_probe(rounds=5, iterations=20_000_000):
-    """Best GFLOP/s of FMA chains (the peak is a maximum, so best-of, not median)."""
-    peaks = {}
-    for threads in (1, 2):
-        for f64 in (False, True):
-            best = 0.0
-            for _ in range(rounds):
-                start = time.perf_counter()
-                flops = _core._fma_peak_probe(iterations, threads, f64)
-                best = max(best, flops / (time.perf_counter() - start) / 1e9)
-            peaks[f"{'f64' if f64 else 'f32'}_{threads}t"] = best
-    return peaks
+def peak_probe(rounds=5):
+    """The machine's FMA peak, GFLOP/s, float32 and float64 on 1 and 2 threads."""
+    return {f"{'f64' if f64 else 'f32'}_{threads}t": common.fma_peak(threads, f64, rounds)
+            for threads in (1, 2) for f64 in (False, True)}
 
 
 def _spin(stop_at):
