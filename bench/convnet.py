@@ -150,8 +150,10 @@ CONTENDERS = {"nerve": nerve_contender, "torch": torch_contender, "numpy": numpy
 
 def worker(library, threads, data_dir, settings):
     """In a child process: train once, then measure; prints one JSON line."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
+    numpy_blas = ", ".join(f"{i['internal_api']} {i['version']}" for i in threadpool_info()
+                           if i["user_api"] == "blas")  # only NumPy is loaded yet
     with threadpool_limits(limits=threads):
         x, y, x_test, y_test = load(data_dir, settings["train_images"], settings["test_images"])
         contender = CONTENDERS[library](threads)
@@ -175,7 +177,8 @@ def worker(library, threads, data_dir, settings):
             latencies.append(time.perf_counter() - begin)
         conv2_seconds = common.time_call(contender["conv2"], min_seconds=0.2)
     print(json.dumps({
-        "version": contender["version"], "python": sys.version.split()[0], "seconds": seconds,
+        "version": contender["version"], "python": sys.version.split()[0],
+        "numpy_blas": numpy_blas, "seconds": seconds,
         "peak_rss_mib": rss, "accuracy": accuracy,
         "predict_images_per_s": len(x_test) / statistics.median(passes),
         "latency_ms": 1e3 * statistics.median(latencies),
@@ -262,8 +265,10 @@ def table(report):
 
 def header(report, environment):
     s = report["settings"]
-    versions = {lib: rounds[0]["version"] for lib, rounds in report["results"][0].items()
-                if lib in LIBRARIES and rounds} if report["results"] else {}
+    first = report["results"][0] if report["results"] else {}
+    versions = {lib: first[lib][0]["version"] for lib in LIBRARIES if first.get(lib)}
+    if "numpy" in versions:
+        versions["numpy"] += f" ({first['numpy'][0]['numpy_blas']})"
     lines = [f"CPU: {environment['cpu']} ({environment['cpus_available']} available), nerve ISA "
              f"{environment['nerve']['isa_selected']}; FMA peak float32 "
              + ", ".join(f"{e['threads']}T {e['peak_gflops']:.0f} GFLOP/s"
@@ -271,7 +276,7 @@ def header(report, environment):
              f"threads: {', '.join(str(e['threads']) for e in report['results'])}; "
              f"{s['train_images']} training / {s['test_images']} test images, batch {BATCH}, "
              f"{s['rounds']} round(s), medians",
-             "versions: python " + environment["python"] + ", "
+             f"versions: python {environment['python']}, "
              + ", ".join(f"{lib} {v}" for lib, v in versions.items())
              + f"; git {environment['git']}, {environment['date']}"]
     lines += [f"skipped {lib}: {why}" for lib, why in report["skipped"].items()]
