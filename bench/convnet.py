@@ -13,7 +13,8 @@ first 12,000 training images of mnist.npz; then accuracy on the 10,000 test imag
 Each (library, thread count, round) runs in a fresh child process, the libraries alternating
 round by round, with OMP_NUM_THREADS and the library's own thread setting (threadpoolctl for
 NumPy's BLAS). A child reports: the epoch's seconds, the peak resident memory at the end of the
-epoch (ru_maxrss: interpreter, library, data and training), test accuracy, predict throughput
+epoch (ru_maxrss: interpreter, library, data and training), the epoch's CPU time (beside the
+wall time it shows a shared core or spinning threads), test accuracy, predict throughput
 (batch 128) and single-image latency, and the forward rate of the second convolution (batch
 128, 13x13x32 -> 11x11x64), set against the FMA peak of nerve's probe. The torch child runs
 under --torch-python, so torch need not be installed beside nerve: this file imports neither
@@ -55,6 +56,13 @@ def load(data_dir, train_images, test_images):
 
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def cpu_seconds():
+    """User + system time of this process, all threads: against the wall time it shows
+    waiting for a shared core (1 thread) or threads spinning (OpenBLAS)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def nerve_contender(threads):
@@ -105,7 +113,7 @@ def torch_contender(threads):
         return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
     def train(x, y):
-        x, y = nchw(x), torch.from_numpy(y.argmax(axis=1))
+        y = torch.from_numpy(y.argmax(axis=1))
         model.train()
         order = torch.randperm(len(x))
         for begin in range(0, len(x), BATCH):
@@ -157,11 +165,12 @@ def worker(library, threads, data_dir, settings):
     with threadpool_limits(limits=threads):
         x, y, x_test, y_test = load(data_dir, settings["train_images"], settings["test_images"])
         contender = CONTENDERS[library](threads)
-        start = time.perf_counter()
+        prepare = contender.get("prepare", lambda images: images)
+        x, x_test = prepare(x), prepare(x_test)
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         contender["train"](x, y)
-        seconds = time.perf_counter() - start
+        seconds, train_cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
         rss = peak_rss_mib()
-        x_test = contender.get("prepare", lambda a: a)(x_test)
         predict = contender["predict"]
         accuracy = float(np.mean(predict(x_test, BATCH).argmax(axis=1) == y_test))
         passes = []
@@ -178,7 +187,7 @@ def worker(library, threads, data_dir, settings):
         conv2_seconds = common.time_call(contender["conv2"], min_seconds=0.2)
     print(json.dumps({
         "version": contender["version"], "python": sys.version.split()[0],
-        "numpy_blas": numpy_blas, "seconds": seconds,
+        "numpy_blas": numpy_blas, "seconds": seconds, "cpu_seconds": train_cpu,
         "peak_rss_mib": rss, "accuracy": accuracy,
         "predict_images_per_s": len(x_test) / statistics.median(passes),
         "latency_ms": 1e3 * statistics.median(latencies),
@@ -229,6 +238,7 @@ def run(data_dir, settings, thread_counts, libraries, torch_python=sys.executabl
 
 # (label, key, format, higher is better)
 ROWS = [("train 1 epoch, s", "seconds", "{:.2f}", False),
+        ("train 1 epoch, CPU s (all threads)", "cpu_seconds", "{:.2f}", False),
         ("test accuracy, %", "accuracy", "{:.2%}", True),
         ("predict, images/s (batch 128)", "predict_images_per_s", "{:,.0f}", True),
         ("predict latency, ms (batch 1)", "latency_ms", "{:.3f}", False),
