@@ -15,6 +15,7 @@ import numpy as np
 
 import nerve
 from nerve import Dense, Input, Sequential
+from nerve import numpy_convnet as nc
 from nerve._progress import ProgressBar
 from nerve.callbacks import Callback
 
@@ -64,8 +65,6 @@ CONVNET = ("Conv2D(16, 3x3, relu, same) -> MaxPooling2D(2) -> Conv2D(32, 3x3, re
 
 def numpy_convnet():
     """The convnet as a NumPy user writes it; nerve's copy starts from its weights."""
-    from . import numpy_convnet as nc
-
     return nc.ConvNet([nc.Conv2D(16, 3, padding="same"), nc.MaxPooling2D(2), nc.Conv2D(32, 3),
                        nc.Flatten(), nc.Dense(10)], input_shape=(8, 8, 1), seed=SEED)
 
