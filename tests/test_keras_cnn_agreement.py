@@ -106,3 +106,31 @@ def test_layers_weights_and_summary_follow_keras(name):
     lines = []
     model.summary(print_fn=lines.append)
     assert lines == facts["summary"].splitlines()
+
+
+# Each new layer's own arguments, which its get_config() must give as Keras's does.
+CONFIG_KEYS = {
+    "Conv2D": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+               "groups", "activation", "use_bias"],
+    "BatchNormalization": ["axis", "momentum", "epsilon", "center", "scale"],
+    "MaxPooling2D": ["pool_size", "strides", "padding", "data_format"],
+    "GlobalAveragePooling2D": ["data_format", "keepdims"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_layer_configs_follow_keras(name):
+    """Keys both give agree (tuples as JSON lists; initializers by class); the layer's own
+    arguments are all there."""
+    expected_configs = FACTS["models"][name]["layer_configs"]
+    for layer in BUILDERS[name]().layers:
+        kind = type(layer).__name__
+        config = json.loads(json.dumps(layer.get_config()))
+        expected = expected_configs[layer.name]
+        assert set(CONFIG_KEYS.get(kind, [])) <= set(config), kind
+        for key in set(config) & set(expected) - {"dtype"}:
+            ours, theirs = config[key], expected[key]
+            if isinstance(theirs, dict):  # {"module", "class_name", "config", ...}
+                assert ours["class_name"] == theirs["class_name"], (layer.name, key)
+            else:
+                assert ours == theirs, (layer.name, key)
