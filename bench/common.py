@@ -4,6 +4,8 @@ The machines are shared and a core's speed swings within seconds, so every compa
 ratio taken in the same run: the contenders are timed in alternating rounds, and each reports
 its best and median round. NumPy's OpenBLAS workers busy-wait for a while after a threaded
 call, stealing the other core; a short sleep separates one library's round from the next's.
+nerve is imported only where needed, so a benchmark's PyTorch child can run this module from
+an interpreter without nerve.
 """
 import datetime
 import json
@@ -16,8 +18,6 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
-
-import nerve
 
 SETTLE_SECONDS = 0.12  # OpenBLAS spin-wait after a threaded call is ~0.1 s
 
@@ -46,10 +46,25 @@ def compare(contenders, rounds=7, min_seconds=0.02):
     return {name: {"best": min(s), "median": statistics.median(s)} for name, s in samples.items()}
 
 
+def fma_peak(threads, f64=False, rounds=5, iterations=20_000_000):
+    """Best GFLOP/s of nerve's independent FMA chains on `threads` threads (the peak is a
+    maximum, so best-of, not median)."""
+    from nerve import _core
+
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        flops = _core._fma_peak_probe(iterations, threads, f64)
+        best = max(best, flops / (time.perf_counter() - start) / 1e9)
+    return best
+
+
 @contextmanager
 def threads(n):
     """Limit nerve and NumPy's BLAS (and torch, if loaded) to n threads."""
     from threadpoolctl import threadpool_limits
+
+    import nerve
 
     before = nerve.get_num_threads()
     torch = sys.modules.get("torch")
@@ -85,6 +100,8 @@ def cpu_model_and_flags():
 def environment():
     """Everything needed to interpret a result: machine, versions, threads, date."""
     from threadpoolctl import threadpool_info
+
+    import nerve
 
     model, flags = cpu_model_and_flags()
     env = {

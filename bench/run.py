@@ -1,12 +1,13 @@
 """The whole benchmark suite in one command.
 
-    python bench/run.py [--quick] [--data DIR] [--out DIR]
+    python bench/run.py [--quick] [--data DIR] [--out DIR] [--torch-python PYTHON]
 
 1. peak probe: independent FMA chains, the machine's float32/float64 GFLOP/s on 1 and 2 threads;
 2. every kernel against NumPy (bench/kernels.py), GEMM also as % of the 1-thread peak;
 3. contention: 2-thread matmul while another process keeps one core busy, against its own
    1-thread time (nerve and NumPy);
-4. training against a plain NumPy MLP and PyTorch (bench/training.py), when the data is found.
+4. training against a plain NumPy MLP and PyTorch (bench/training.py), when the data is found;
+5. the Keras MNIST convnet against PyTorch and a NumPy im2col loop (bench/convnet.py), likewise.
 Prints markdown tables and writes OUT/<date>.json and OUT/<date>-gemm.png.
 """
 import argparse
@@ -21,26 +22,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import convnet  # noqa: E402
 import kernels  # noqa: E402
 import training  # noqa: E402
-
-from nerve import _core  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def peak_probe(rounds=5, iterations=20_000_000):
-    """Best GFLOP/s of FMA chains (the peak is a maximum, so best-of, not median)."""
-    peaks = {}
-    for threads in (1, 2):
-        for f64 in (False, True):
-            best = 0.0
-            for _ in range(rounds):
-                start = time.perf_counter()
-                flops = _core._fma_peak_probe(iterations, threads, f64)
-                best = max(best, flops / (time.perf_counter() - start) / 1e9)
-            peaks[f"{'f64' if f64 else 'f32'}_{threads}t"] = best
-    return peaks
+def peak_probe(rounds=5):
+    """The machine's FMA peak, GFLOP/s, float32 and float64 on 1 and 2 threads."""
+    return {f"{'f64' if f64 else 'f32'}_{threads}t": common.fma_peak(threads, f64, rounds)
+            for threads in (1, 2) for f64 in (False, True)}
 
 
 def _spin(stop_at):
@@ -110,6 +102,8 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data", default=training.DEFAULT_DATA)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--torch-python", default=sys.executable,
+                        help="interpreter with torch for the convnet's PyTorch child")
     args = parser.parse_args()
     stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
     report = {"environment": common.environment()}
@@ -141,6 +135,12 @@ def main():
         print(training.table(train, mlp_gemm_rate(kernel_results)))
     else:
         print(f"\n(training skipped: no mnist.npz / pima-indians-diabetes.csv in {args.data})")
+    if os.path.exists(os.path.join(args.data, "mnist.npz")):
+        settings = convnet.QUICK if args.quick else convnet.FULL
+        report["convnet"] = conv = convnet.run(args.data, settings, (1, 2), convnet.LIBRARIES,
+                                               args.torch_python)
+        print("\n## MNIST convnet (bench/convnet.py), medians\n")
+        print(convnet.header(conv, report["environment"]) + "\n\n" + convnet.table(conv))
 
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, f"{stamp}.json")

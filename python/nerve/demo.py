@@ -2,7 +2,9 @@
 
 Trains two small networks on scikit-learn's bundled data sets (nothing is downloaded), reports
 their test accuracy, times the same training on the C++ backend and on the pure-NumPy reference
-backend, and saves a plot of the loss curves when matplotlib is installed.
+backend, then trains a small convnet on the 8x8 digit images against the same network written
+as a plain NumPy im2col loop (nerve.numpy_convnet), and saves a plot of the loss curves when
+matplotlib is installed.
 """
 import argparse
 import os
@@ -12,7 +14,8 @@ import time
 import numpy as np
 
 import nerve
-from nerve import Dense, Sequential
+from nerve import Dense, Input, Sequential
+from nerve import numpy_convnet as nc
 from nerve._progress import ProgressBar
 from nerve.callbacks import Callback
 
@@ -56,12 +59,41 @@ def digits_model(input_dim):
     return model
 
 
-def split_and_standardise(x, y):
-    """A fixed stratified 80/20 split; features scaled with the training rows' statistics."""
+CONVNET = ("Conv2D(16, 3x3, relu, same) -> MaxPooling2D(2) -> Conv2D(32, 3x3, relu) -> "
+           "Flatten -> Dense(10, softmax), adam")
+
+
+def numpy_convnet():
+    """The convnet as a NumPy user writes it; nerve's copy starts from its weights."""
+    return nc.ConvNet([nc.Conv2D(16, 3, padding="same"), nc.MaxPooling2D(2), nc.Conv2D(32, 3),
+                       nc.Flatten(), nc.Dense(10)], input_shape=(8, 8, 1), seed=SEED)
+
+
+def nerve_convnet(initial_weights):
+    layers = nerve.layers
+    model = Sequential([Input((8, 8, 1)),
+                        layers.Conv2D(16, (3, 3), activation="relu", padding="same"),
+                        layers.MaxPooling2D((2, 2)),
+                        layers.Conv2D(32, (3, 3), activation="relu"),
+                        layers.Flatten(),
+                        Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.set_weights(initial_weights)
+    return model
+
+
+def split(x, y):
+    """A fixed stratified 80/20 split: x_train, y_train, x_test, y_test as float32 x."""
     from sklearn.model_selection import train_test_split
 
     x_train, x_test, y_train, y_test = train_test_split(
         x.astype(np.float32), y, test_size=0.2, random_state=SEED, stratify=y)
+    return x_train, y_train, x_test, y_test
+
+
+def split_and_standardise(x, y):
+    """split(); features scaled with the training rows' statistics."""
+    x_train, y_train, x_test, y_test = split(x, y)
     mean, std = x_train.mean(axis=0), x_train.std(axis=0)
     std[std == 0] = 1  # constant pixels of the digits
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
@@ -99,7 +131,53 @@ def run_task(title, description, make_model, data, epochs, batch_size):
           f"{test_accuracy(slow, data):.2%} (NumPy reference)")
     print(f"   training time: C++ {fast_time:.2f} s, NumPy reference {slow_time:.2f} s, "
           f"speed-up {slow_time / fast_time:.1f}x")
-    return title, fast_history.history["loss"], slow_history.history["loss"]
+    return title, [("C++ backend", fast_history.history["loss"]),
+                   ("NumPy reference", slow_history.history["loss"])]
+
+
+def train_numpy_convnet(net, x, y, epochs, batch_size):
+    """The NumPy loop's losses and seconds; its BLAS gets nerve's thread count (threadpoolctl
+    comes with scikit-learn)."""
+    from threadpoolctl import threadpool_limits
+
+    one_hot = np.eye(10, dtype=np.float32)[y]
+    print("   NumPy im2col loop")
+    bar, losses = ProgressBar(epochs, unit="epoch"), []
+    with threadpool_limits(nerve.get_num_threads()):
+        start = time.perf_counter()
+        for epoch in range(epochs):
+            losses.append(net.fit_epoch(x, one_hot, batch_size))
+            bar.update(epoch + 1, {"loss": losses[-1]})
+        seconds = time.perf_counter() - start
+    bar.finish({"loss": losses[-1]})
+    return losses, seconds
+
+
+def run_convnet_task(data, epochs, batch_size):
+    """The digits as 8x8 images: nerve's convnet against the NumPy loop from the same weights;
+    None (after a message) on a nerve without convolution layers."""
+    title = "Handwritten digits, a small convnet"
+    print(f"\n{title}\n   {CONVNET}, {epochs} epochs, batch {batch_size}")
+    if not all(hasattr(nerve.layers, name) for name in ("Conv2D", "MaxPooling2D")):
+        print("   skipped: this nerve has no Conv2D / MaxPooling2D layers")
+        return None
+    x_train, y_train, x_test, y_test = data
+    print(f"   {len(x_train)} training / {len(x_test)} test images, 8x8 pixels scaled to "
+          "[0, 1], both from the same initial weights")
+    net = numpy_convnet()
+    model = nerve_convnet([p.copy() for p in net.params])
+    nerve.utils.set_random_seed(SEED)
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                        callbacks=[EpochProgress("nerve")])
+    nerve_time = time.perf_counter() - start
+    numpy_losses, numpy_time = train_numpy_convnet(net, x_train, y_train, epochs, batch_size)
+    numpy_accuracy = float(np.mean(net.predict(x_test).argmax(axis=1) == y_test))
+    print(f"   test accuracy: {test_accuracy(model, data):.2%} (nerve), {numpy_accuracy:.2%} "
+          "(NumPy im2col loop)")
+    print(f"   training time: nerve {nerve_time:.2f} s, NumPy im2col loop {numpy_time:.2f} s, "
+          f"speed-up {numpy_time / nerve_time:.1f}x")
+    return title, [("nerve", history.history["loss"]), ("NumPy im2col loop", numpy_losses)]
 
 
 def save_plot(curves, directory):
@@ -109,11 +187,9 @@ def save_plot(curves, directory):
     except ImportError:
         return None
     figure = Figure(figsize=(5 * len(curves), 4), layout="constrained")
-    for axes, (title, fast, slow) in zip(figure.subplots(1, len(curves), squeeze=False)[0],
-                                         curves):
-        epochs = np.arange(1, len(fast) + 1)
-        axes.plot(epochs, fast, label="C++ backend")
-        axes.plot(epochs, slow, "--", label="NumPy reference")
+    for axes, (title, lines) in zip(figure.subplots(1, len(curves), squeeze=False)[0], curves):
+        for (label, losses), style in zip(lines, ("-", "--")):
+            axes.plot(np.arange(1, len(losses) + 1), losses, style, label=label)
         axes.set(title=title, xlabel="epoch", ylabel="training loss", yscale="log")
         axes.legend()
     path = os.path.join(directory, PLOT_NAME)
@@ -129,6 +205,8 @@ def main(argv=None):
                         help="epochs of the breast-cancer model (default: 150)")
     parser.add_argument("--digits-epochs", type=int, default=30, metavar="N",
                         help="epochs of the digits model (default: 30)")
+    parser.add_argument("--convnet-epochs", type=int, default=10, metavar="N",
+                        help="epochs of the digits convnet (default: 10)")
     args = parser.parse_args(argv)
     try:
         from sklearn.datasets import load_breast_cancer, load_digits
@@ -141,6 +219,7 @@ def main(argv=None):
     info = nerve.build_info()
     print(f"nerve {nerve.__version__}: {info['isa_selected']} kernels, "
           f"{nerve.get_num_threads()} threads")
+    digits = load_digits(return_X_y=True)
     curves = [
         run_task("Breast cancer (the DEVELOPERS program)",
                  "Dense(10, relu) -> Dense(1, sigmoid), adam, binary_crossentropy",
@@ -148,9 +227,11 @@ def main(argv=None):
                  args.cancer_epochs, 10),
         run_task("Handwritten digits, 8x8 pixels",
                  "Dense(64, relu) -> Dense(10, softmax), adam, sparse_categorical_crossentropy",
-                 digits_model, split_and_standardise(*load_digits(return_X_y=True)),
-                 args.digits_epochs, 32),
+                 digits_model, split_and_standardise(*digits), args.digits_epochs, 32),
     ]
+    images = split(digits[0].reshape(-1, 8, 8, 1) / 16, digits[1])  # pixels are 0-16
+    convnet = run_convnet_task(images, args.convnet_epochs, 32)
+    curves += [convnet] if convnet else []
     path = save_plot(curves, args.out)
     print(f"\nLoss curves: {path}" if path else "\n(pip install matplotlib to plot the loss)")
 
