@@ -43,8 +43,9 @@ def data(name, key):
 
 def initialised_model(name):
     model = BUILDERS[name]()
-    model.compile(optimizer=optimizers.Adam(0.01), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    kind, options = GENERATOR.OPTIMIZERS[name]
+    model.compile(optimizer=getattr(optimizers, kind)(**options),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
     for layer_name, weights in FACTS["models"][name]["weight_names"].items():
         model.get_layer(layer_name).set_weights(
             [data(name, f"initial/{layer_name}/{w}") for w in weights])
