@@ -1,4 +1,4 @@
-"""nerve: fast Keras-style dense networks on the CPU.
+"""nerve: fast Keras-style neural networks on the CPU.
 
     from nerve import Sequential, Dense      # or nerve.models / nerve.layers, as in Keras
     import nerve.ops                         # NumPy-like fast kernels without the model API
