@@ -128,9 +128,9 @@ def test_summary_names_config_and_saving(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("make, shape, message", [
-    (lambda: layers.Conv2D(4, 3), (None, 784), "takes inputs of shape"),
+    (lambda: layers.Conv2D(4, 3), (None, 784), "inputs of shape"),
     (lambda: layers.Conv2D(4, 5), (None, 4, 4, 1), "larger than"),
-    (lambda: layers.Conv1D(4, 3), (None, 10, 3, 1), "takes inputs of shape"),
+    (lambda: layers.Conv1D(4, 3), (None, 10, 3, 1), "inputs of shape"),
     (lambda: layers.Conv2D(4, 3, groups=2), (None, 8, 8, 3), "multiple of groups"),
 ])
 def test_bad_inputs_name_the_layer(make, shape, message):

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import activations
 from .core import KernelLayer
-from .spatial import (data_format_arg, int_tuple, output_length, padding_amounts,
-                      padding_arg)
+from .spatial import (data_format_arg, int_tuple, output_length, padding_amounts, padding_arg,
+                      require_rank, spatial_axes)
 
 __all__ = ["Conv1D", "Conv2D"]
 
@@ -56,16 +56,10 @@ class _Conv(KernelLayer):
         return -1 if self.data_format == "channels_last" else 1
 
     def _spatial(self, shape):
-        return tuple(shape[1:-1] if self.data_format == "channels_last" else shape[2:])
+        return tuple(shape[axis] for axis in spatial_axes(self.rank, self.data_format))
 
     def _check_rank(self, input_shape):
-        if len(input_shape) != self.rank + 2:
-            layout = ("(batch, steps, channels)" if self.rank == 1 else
-                      "(batch, rows, cols, channels)")
-            if self.data_format == "channels_first":
-                layout = "(batch, channels, " + layout[7:-10] + ")"
-            raise ValueError(f"{self.name}: {type(self).__name__} takes inputs of shape "
-                             f"{layout}, received {tuple(input_shape)}")
+        require_rank(self, input_shape, self.rank, self.data_format)
         channels = input_shape[self._channels_axis()]
         if channels is None or channels % self.groups:
             raise ValueError(f"{self.name}: the input channels ({channels}) must be known and a "
