@@ -145,6 +145,58 @@ def pooling(dtype):
         call(names[3], dx, y, 3, 2.0, 2, 2, 1, 0, raises=TypeError)
 
 
+# ---- convolution, normalization, embedding ---------------------------------------------------
+def convolution(dtype):
+    geometry = (2, 1, 1, 1, 1, 1, 2)  # strides 2x1, pads 1, 2 groups
+    for prefix, suffix in (("", ""), ("_", "_scalar")):
+        forward, backward = prefix + "conv2d_forward" + suffix, prefix + "conv2d_backward" + suffix
+        for n in (2, 40):  # 40 images: threaded, GIL released
+            x, w, b = arr(n, 9, 8, 4, dtype=dtype), arr(3, 3, 2, 6, dtype=dtype), arr(6, dtype=dtype)
+            y, z = np.empty((n, 5, 8, 6), dtype), np.empty((n, 5, 8, 6), dtype)
+            call(forward, y, x, w, b, *geometry, "tanh", 0.0, z)
+            dx, dw, db, dz = np.empty_like(x), np.empty_like(w), np.empty_like(b), arr(*y.shape, dtype=dtype)
+            call(backward, dx, dw, db, dz, dz, x, w, z, y, *geometry, "tanh", 0.0, False)
+        call(forward, y, x, w, b, 2, 1, 1, 1, 1, 1, 3, raises=ValueError)  # groups vs channels
+        call(forward, y, x, w, b, 2.0, 1, 1, 1, 1, 1, 2, raises=TypeError)
+        call(backward, dx, dw, db, dz, dz, x, w, z, y, *geometry, "step", 0.0, False, raises=ValueError)
+
+
+def normalization(dtype):
+    for prefix, suffix in (("", ""), ("_", "_scalar")):
+        name = lambda base: prefix + base + suffix  # noqa: E731
+        for rows in (6, 9000):  # 9000 x 5: threaded
+            x, gamma, beta = arr(rows, 5, 3, dtype=dtype), arr(5, dtype=dtype), arr(5, dtype=dtype)
+            y, dx, dy = np.empty_like(x), np.empty_like(x), arr(*x.shape, dtype=dtype)
+            mean, variance = np.empty(5, dtype), np.empty(5, dtype)
+            dgamma, dbeta = np.empty(5, dtype), np.empty(5, dtype)
+            call(name("batch_norm_forward"), y, mean, variance, x, gamma, beta, 1e-3)
+            call(name("batch_norm_backward"), dx, dgamma, dbeta, dy, x, mean, variance, gamma,
+                 1e-3, False)
+            call(name("batch_norm_inference"), y, x, mean, variance, gamma, beta, 1e-3)
+            call(name("batch_norm_inference_backward"), dx, dgamma, dbeta, dy, x, mean, variance,
+                 gamma, 1e-3, True)
+            flat, out = x.reshape(rows * 5, 3), np.empty((rows * 5, 3), dtype)
+            row_mean, inv_std = np.empty(rows * 5, dtype), np.empty(rows * 5, dtype)
+            call(name("layer_norm_forward"), out, row_mean, inv_std, flat, gamma[:3], None, 1e-3)
+            call(name("layer_norm_backward"), np.empty_like(flat), None, None, flat.copy(), flat,
+                 row_mean, inv_std, gamma[:3], False)
+        call(name("batch_norm_forward"), y, mean, variance, x, gamma, beta, 0.0, raises=ValueError)
+
+
+def embedding(dtype):
+    table = arr(30, 4, dtype=dtype)
+    for prefix, suffix in (("", ""), ("_", "_scalar")):
+        forward, backward = prefix + "embedding_forward" + suffix, prefix + "embedding_backward" + suffix
+        for count, index_type in ((7, np.int32), (20000, np.int64)):
+            indices = rng.integers(0, 30, count).astype(index_type)
+            y = np.empty((count, 4), dtype)
+            call(forward, y, table, indices)
+            call(backward, np.empty_like(table), y, indices, False)
+        indices[0] = 30
+        call(forward, y, table, indices, raises=ValueError)
+        call(forward, y, table, indices.astype(np.float64), raises=TypeError)
+
+
 # ---- losses -----------------------------------------------------------------------------------
 def losses(dtype):
     rows, cols = 11, 4
@@ -279,6 +331,9 @@ def main():
         matmul(dtype)
         activations(dtype)
         pooling(dtype)
+        convolution(dtype)
+        normalization(dtype)
+        embedding(dtype)
         losses(dtype)
         optimizers(dtype)
     ops()
