@@ -151,14 +151,17 @@ def convolution(dtype):
     for prefix, suffix in (("", ""), ("_", "_scalar")):
         forward, backward = prefix + "conv2d_forward" + suffix, prefix + "conv2d_backward" + suffix
         for n in (2, 40):  # 40 images: threaded, GIL released
-            x, w, b = arr(n, 9, 8, 4, dtype=dtype), arr(3, 3, 2, 6, dtype=dtype), arr(6, dtype=dtype)
+            x, w = arr(n, 9, 8, 4, dtype=dtype), arr(3, 3, 2, 6, dtype=dtype)
+            b = arr(6, dtype=dtype)
             y, z = np.empty((n, 5, 8, 6), dtype), np.empty((n, 5, 8, 6), dtype)
             call(forward, y, x, w, b, *geometry, "tanh", 0.0, z)
-            dx, dw, db, dz = np.empty_like(x), np.empty_like(w), np.empty_like(b), arr(*y.shape, dtype=dtype)
+            dx, dw, db = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            dz = arr(*y.shape, dtype=dtype)
             call(backward, dx, dw, db, dz, dz, x, w, z, y, *geometry, "tanh", 0.0, False)
         call(forward, y, x, w, b, 2, 1, 1, 1, 1, 1, 3, raises=ValueError)  # groups vs channels
         call(forward, y, x, w, b, 2.0, 1, 1, 1, 1, 1, 2, raises=TypeError)
-        call(backward, dx, dw, db, dz, dz, x, w, z, y, *geometry, "step", 0.0, False, raises=ValueError)
+        call(backward, dx, dw, db, dz, dz, x, w, z, y, *geometry, "step", 0.0, False,
+             raises=ValueError)
 
 
 def normalization(dtype):
@@ -186,7 +189,8 @@ def normalization(dtype):
 def embedding(dtype):
     table = arr(30, 4, dtype=dtype)
     for prefix, suffix in (("", ""), ("_", "_scalar")):
-        forward, backward = prefix + "embedding_forward" + suffix, prefix + "embedding_backward" + suffix
+        forward = prefix + "embedding_forward" + suffix
+        backward = prefix + "embedding_backward" + suffix
         for count, index_type in ((7, np.int32), (20000, np.int64)):
             indices = rng.integers(0, 30, count).astype(index_type)
             y = np.empty((count, 4), dtype)
