@@ -1,22 +1,71 @@
 #include "cpu.h"
 
-#include <immintrin.h>
-
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define NERVE_X86 1
+#endif
 
 namespace nerve {
 
 namespace {
+
 std::atomic<int> g_isa{static_cast<int>(Isa::baseline)};
+
+#ifdef NERVE_X86
+struct CpuFeatures {
+  bool avx2 = false, avx512 = false;
+};
+
+// XCR0, the register state the OS saves on a context switch: without it the instructions
+// fault even when CPUID lists them (a kernel booted with AVX-512 disabled, some hypervisors).
+uint64_t read_xcr0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (uint64_t{edx} << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX;
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = read_xcr0();
+  constexpr uint64_t kYmm = 0x6;          // SSE and AVX state
+  constexpr uint64_t kZmm = 0x6 | 0xE0;   // plus opmask, ZMM0-15 upper halves, ZMM16-31
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  f.avx2 = fma && (b & bit_AVX2) && (xcr0 & kYmm) == kYmm;
+  const bool avx512 = (b & bit_AVX512F) && (b & bit_AVX512VL) && (b & bit_AVX512BW) && (b & bit_AVX512DQ);
+  f.avx512 = f.avx2 && avx512 && (xcr0 & kZmm) == kZmm;
+  return f;
+}
+
+const CpuFeatures& features() {
+  static const CpuFeatures f = detect();
+  return f;
+}
+#endif
+
+}  // namespace
+
+bool isa_compiled(Isa isa) {
+#ifdef NERVE_X86
+  (void)isa;
+  return true;
+#else
+  return isa == Isa::baseline;
+#endif
 }
 
 bool cpu_supports(Isa isa) {
   if (isa == Isa::baseline) return true;
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#ifdef NERVE_X86
+  return isa == Isa::avx2 ? features().avx2 : features().avx512;
 #else
   return false;
 #endif
@@ -25,74 +74,119 @@ bool cpu_supports(Isa isa) {
 Isa active_isa() { return static_cast<Isa>(g_isa.load(std::memory_order_relaxed)); }
 
 bool set_isa(Isa isa) {
-  if (!cpu_supports(isa)) return false;
+  if (!isa_compiled(isa) || !cpu_supports(isa)) return false;
   g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
   return true;
 }
 
-const char* isa_name(Isa isa) { return isa == Isa::avx2 ? "avx2" : "baseline"; }
-
-void init_isa_from_environment() {
-  const char* forced = std::getenv("NERVE_ISA");
-  if (forced && std::strcmp(forced, "baseline") == 0) {
-    set_isa(Isa::baseline);
-    return;
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+    case Isa::baseline: break;
   }
-  set_isa(cpu_supports(Isa::avx2) ? Isa::avx2 : Isa::baseline);
+  return "baseline";
+}
+
+bool isa_from_name(const std::string& name, Isa* isa) {
+  for (Isa candidate : kAllIsas)
+    if (name == isa_name(candidate)) {
+      *isa = candidate;
+      return true;
+    }
+  return false;
+}
+
+std::string runnable_isa_names() {
+  std::string names;
+  for (Isa isa : kAllIsas)
+    if (isa_compiled(isa) && cpu_supports(isa)) names += (names.empty() ? "'" : ", '") + std::string(isa_name(isa)) + "'";
+  return names;
+}
+
+std::string init_isa_from_environment() {
+  const char* forced = std::getenv("NERVE_ISA");
+  if (forced && *forced) {
+    Isa isa;
+    if (!isa_from_name(forced, &isa))
+      return std::string("NERVE_ISA: expected one of ") + runnable_isa_names() + " (this CPU's), received '" + forced + "'";
+    if (!set_isa(isa))
+      return std::string("NERVE_ISA: this CPU cannot run '") + forced + "'; it runs " + runnable_isa_names();
+    return "";
+  }
+  for (Isa isa : {Isa::avx512, Isa::avx2})
+    if (set_isa(isa)) return "";
+  set_isa(Isa::baseline);
+  return "";
 }
 
 namespace {
 
 constexpr int kChains = 12;
 
-NERVE_TARGET_AVX2 double probe_avx2_f32(int64_t iterations) {
-  __m256 acc[kChains];
-  const __m256 mul = _mm256_set1_ps(0.9999f), add = _mm256_set1_ps(1e-4f);
+// Chains of a = a * m + c in vectors of type V; asm keeps them live without storing them.
+#define NERVE_PROBE(NAME, TARGET, V, SET1, FMA, LANES)                          \
+  __attribute__((target(TARGET))) double NAME(int64_t iterations, bool) {     \
+    V acc[kChains];                                                             \
+    const V mul = SET1(0.9999), add = SET1(1e-4);                               \
+    for (auto& a : acc) a = mul;                                                \
+    for (int64_t i = 0; i < iterations; ++i)                                    \
+      for (auto& a : acc) a = FMA(a, mul, add);                                 \
+    for (auto& a : acc) asm volatile("" : : "v"(a));                            \
+    return 2.0 * (LANES) * kChains * static_cast<double>(iterations);          \
+  }
+
+#ifdef NERVE_X86
+NERVE_PROBE(probe_avx512_f32, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, 16)
+NERVE_PROBE(probe_avx512_f64, "avx512f", __m512d, _mm512_set1_pd, _mm512_fmadd_pd, 8)
+NERVE_PROBE(probe_avx2_f32, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8)
+NERVE_PROBE(probe_avx2_f64, "avx2,fma", __m256d, _mm256_set1_pd, _mm256_fmadd_pd, 4)
+#endif
+#undef NERVE_PROBE
+
+// Without vector FMA: a multiply and an add on 16-byte vectors (two operations per lane, as an
+// FMA counts), in gcc's generic vectors so it builds for any target.
+#ifdef NERVE_X86
+#define NERVE_VECTOR_REGISTER "x"
+#else
+#define NERVE_VECTOR_REGISTER "w"
+#endif
+
+template <class T>
+double probe_baseline(int64_t iterations) {
+  typedef T V __attribute__((vector_size(16)));
+  constexpr int kLanes = 16 / sizeof(T);
+  V acc[kChains];
+  const V mul = V{} + T(0.9999), add = V{} + T(1e-4);
   for (auto& a : acc) a = mul;
   for (int64_t i = 0; i < iterations; ++i)
-    for (auto& a : acc) a = _mm256_fmadd_ps(a, mul, add);
-  for (auto& a : acc) asm volatile("" : : "x"(a));  // keep the chains without storing them
-  return 2.0 * 8 * kChains * static_cast<double>(iterations);
+    for (auto& a : acc) {
+      a = a * mul + add;
+      asm("" : "+" NERVE_VECTOR_REGISTER(a));  // opaque: no chain folded or dropped
+    }
+  return 2.0 * kLanes * kChains * static_cast<double>(iterations);
 }
 
-NERVE_TARGET_AVX2 double probe_avx2_f64(int64_t iterations) {
-  __m256d acc[kChains];
-  const __m256d mul = _mm256_set1_pd(0.999999), add = _mm256_set1_pd(1e-6);
-  for (auto& a : acc) a = mul;
-  for (int64_t i = 0; i < iterations; ++i)
-    for (auto& a : acc) a = _mm256_fmadd_pd(a, mul, add);
-  for (auto& a : acc) asm volatile("" : : "x"(a));
-  return 2.0 * 4 * kChains * static_cast<double>(iterations);
-}
-
-// Without AVX2: SSE2 multiply + add (two operations per lane, as an FMA counts).
-template <class Vec, class T>
-double probe_sse2(int64_t iterations, Vec (*mul)(Vec, Vec), Vec (*add)(Vec, Vec), Vec (*set)(T)) {
-  Vec acc[kChains];
-  const Vec m = set(T(0.9999)), c = set(T(1e-4));
-  for (auto& a : acc) a = m;
-  for (int64_t i = 0; i < iterations; ++i)
-    for (auto& a : acc) a = add(mul(a, m), c);
-  for (auto& a : acc) asm volatile("" : : "x"(a));
-  return 2.0 * (16 / sizeof(T)) * kChains * static_cast<double>(iterations);
-}
-
-double probe_one_thread(int64_t iterations, bool f64, bool avx2) {
-  if (avx2) return f64 ? probe_avx2_f64(iterations) : probe_avx2_f32(iterations);
-  return f64 ? probe_sse2<__m128d, double>(iterations, _mm_mul_pd, _mm_add_pd, _mm_set1_pd)
-             : probe_sse2<__m128, float>(iterations, _mm_mul_ps, _mm_add_ps, _mm_set1_ps);
+double probe_one_thread(int64_t iterations, bool f64, Isa isa) {
+#ifdef NERVE_X86
+  if (isa == Isa::avx512) return f64 ? probe_avx512_f64(iterations, f64) : probe_avx512_f32(iterations, f64);
+  if (isa == Isa::avx2) return f64 ? probe_avx2_f64(iterations, f64) : probe_avx2_f32(iterations, f64);
+#else
+  (void)isa;
+#endif
+  return f64 ? probe_baseline<double>(iterations) : probe_baseline<float>(iterations);
 }
 
 }  // namespace
 
 double fma_peak_probe(int64_t iterations, int threads, bool f64) {
-  const bool avx2 = cpu_supports(Isa::avx2);
+  const Isa isa = active_isa();
   double flops = 0.0;
 #ifdef NERVE_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) reduction(+ : flops) schedule(static, 1)
 #endif
   for (int t = 0; t < threads; ++t)
-    flops += probe_one_thread(iterations, f64, avx2);
+    flops += probe_one_thread(iterations, f64, isa);
   return flops;
 }
 

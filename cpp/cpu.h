@@ -1,32 +1,44 @@
-// Instruction-set selection. Every SIMD kernel exists twice: a portable baseline (plain C++,
-// SSE2 at most) and an AVX2+FMA version compiled with NERVE_TARGET_AVX2. The active set is
-// chosen once at import from CPUID (NERVE_ISA=baseline forces the baseline) and read by each
-// kernel's dispatcher; set_isa() exists so tests can exercise both paths in one process.
+// Instruction-set selection. Every SIMD kernel family has a portable baseline (plain C++)
+// and per-ISA vector versions in translation units named by ISA (cpp/simd/README.md). The
+// active set is chosen once at import from CPUID and XCR0 (the OS must save the registers),
+// or forced by NERVE_ISA; each family's dispatcher reads it per call. set_isa() exists so
+// tests and benchmarks can run every path the CPU has in one process.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+// The AVX2+FMA target for a single function, for families not yet split per ISA.
 #define NERVE_TARGET_AVX2 __attribute__((target("avx2,fma")))
 // Forces a generic body to be inlined into both variants so each gets its own codegen.
 #define NERVE_INLINE inline __attribute__((always_inline))
 
 namespace nerve {
 
-enum class Isa { baseline = 0, avx2 = 1 };
+enum class Isa { baseline = 0, avx2 = 1, avx512 = 2 };
+constexpr Isa kAllIsas[] = {Isa::baseline, Isa::avx2, Isa::avx512};
 
+// CPUID feature bits and OS-enabled register state (XCR0) both present.
 bool cpu_supports(Isa isa);
+// Compiled into this build (x86-64 builds have all three).
+bool isa_compiled(Isa isa);
 Isa active_isa();
-// Selects `isa`; returns false (and changes nothing) when this CPU lacks it.
+// Selects `isa`; returns false (and changes nothing) when this CPU or build lacks it.
 bool set_isa(Isa isa);
 const char* isa_name(Isa isa);
-// Picks the best supported set unless the environment variable NERVE_ISA names one.
-void init_isa_from_environment();
+// The Isa called `name`; false when no set has that name.
+bool isa_from_name(const std::string& name, Isa* isa);
+// "'baseline', 'avx2'": the names this CPU and build can run, for error messages.
+std::string runnable_isa_names();
+// Selects the best set this CPU runs, or the one NERVE_ISA names. Returns an error message
+// (empty on success) when NERVE_ISA names no set or one this CPU cannot run.
+std::string init_isa_from_environment();
 
-// Peak probe for benchmarks: `iterations` rounds of 12 independent FMA chains (the FMA latency
-// of 4 cycles times 2 pipes needs >= 8 in flight) on each of `threads` threads. Returns the
-// floating-point operations done; the caller times it. Uses AVX2+FMA when supported.
+// Peak probe for benchmarks: `iterations` rounds of 12 independent FMA chains (latency 4
+// cycles times 2 pipes needs >= 8 in flight) on each of `threads` threads, with the widest
+// vectors of the active set. Returns the floating-point operations done; the caller times it.
 double fma_peak_probe(int64_t iterations, int threads, bool f64);
 
-inline bool use_avx2() { return active_isa() == Isa::avx2; }
+inline bool use_avx2() { return active_isa() != Isa::baseline; }
 
 }  // namespace nerve

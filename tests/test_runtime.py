@@ -18,7 +18,8 @@ def test_build_info_reports_the_build():
     info = nerve.build_info()
     assert info["version"] == nerve.__version__
     assert isinstance(info["openmp"], bool)
-    assert set(info["isa_compiled"]) >= {"baseline", "avx2"}
+    assert info["isa_compiled"] == ["baseline", "avx2", "avx512"]
+    assert info["isa_supported"][0] == "baseline"
     assert info["isa_selected"] in info["isa_supported"]
     assert info["num_threads"] == nerve.get_num_threads()
     assert info["backend"] in ("cpp", "numpy")
@@ -43,15 +44,46 @@ def test_omp_num_threads_is_honoured():
     assert run_python("import nerve; print(nerve.get_num_threads())", OMP_NUM_THREADS="1") == "1"
 
 
-def test_environment_forces_the_baseline_instruction_set():
-    code = "import nerve; print(nerve.build_info()['isa_selected'])"
-    assert run_python(code, NERVE_ISA="baseline") == "baseline"
-    expected = "avx2" if "avx2" in nerve.build_info()["isa_supported"] else "baseline"
-    assert run_python(code) == expected
+SELECTED = "import nerve; print(nerve.build_info()['isa_selected'])"
+
+
+@pytest.mark.parametrize("isa", ["baseline", "avx2", "avx512"])
+def test_environment_selects_each_instruction_set_the_cpu_runs(isa):
+    if isa not in nerve.build_info()["isa_supported"]:
+        pytest.skip(f"this CPU cannot run {isa}")
+    assert run_python(SELECTED, NERVE_ISA=isa) == isa
+
+
+def test_the_widest_supported_instruction_set_is_the_default():
+    supported = nerve.build_info()["isa_supported"]
+    widest = [isa for isa in ("avx512", "avx2", "baseline") if isa in supported][0]
+    assert run_python(SELECTED, NERVE_ISA="") == widest
+
+
+def supported_names():
+    return ", ".join(f"'{isa}'" for isa in nerve.build_info()["isa_supported"])
+
+
+def test_a_misspelt_nerve_isa_fails_the_import_with_the_choices():
+    result = subprocess.run([sys.executable, "-c", "import nerve"], capture_output=True, text=True,
+                            env={**os.environ, "NERVE_ISA": "avx-512"})
+    assert result.returncode != 0
+    assert "ImportError: NERVE_ISA: expected one of " + supported_names() in result.stderr
+    assert "received 'avx-512'" in result.stderr
+
+
+def test_an_instruction_set_the_cpu_lacks_fails_the_import():
+    missing = [isa for isa in ("avx2", "avx512") if isa not in nerve.build_info()["isa_supported"]]
+    if not missing:
+        pytest.skip("this CPU runs every instruction set nerve has")
+    result = subprocess.run([sys.executable, "-c", "import nerve"], capture_output=True, text=True,
+                            env={**os.environ, "NERVE_ISA": missing[0]})
+    assert result.returncode != 0
+    assert f"this CPU cannot run '{missing[0]}'; it runs {supported_names()}" in result.stderr
 
 
 def test_set_isa_rejects_unknown_names():
-    with pytest.raises(ValueError, match="name: expected 'baseline' or 'avx2'"):
+    with pytest.raises(ValueError, match="name: expected one of 'baseline'"):
         nerve._core.set_isa("sse9")
 
 

@@ -19,7 +19,9 @@ using namespace nerve;
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nerve's C++ kernels (see nerve.reference for the NumPy twin of every function)";
-  init_isa_from_environment();
+  // A NERVE_ISA the CPU cannot run, or a typo, fails the import (pybind11 raises ImportError).
+  const std::string isa_error = init_isa_from_environment();
+  if (!isa_error.empty()) throw std::runtime_error(isa_error);
 
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
   m.def("set_num_threads", [](int n) {
@@ -31,23 +33,20 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_isa", [] { return isa_name(active_isa()); }, "Instruction set the kernels run.");
   m.def("set_isa", [](const std::string& name) {
     Isa isa;
-    if (name == "baseline") isa = Isa::baseline;
-    else if (name == "avx2") isa = Isa::avx2;
-    else bind::raise_value("name", "'baseline' or 'avx2'", "'" + name + "'");
-    if (!set_isa(isa)) bind::raise_value("name", "an instruction set this CPU supports", "'" + name + "'");
+    if (!isa_from_name(name, &isa) || !set_isa(isa))
+      bind::raise_value("name", "one of " + runnable_isa_names() + " (this CPU's)", "'" + name + "'");
   }, py::arg("name"), "Switch instruction set (for tests and benchmarks).");
   m.def("build_info", [] {
     py::dict info;
     info["version"] = NERVE_VERSION;
     info["compiler"] = NERVE_COMPILER;
     info["openmp"] = openmp_enabled();
-    py::list compiled;
-    compiled.append("baseline");
-    compiled.append("avx2");
-    info["isa_compiled"] = compiled;
-    py::list supported;
-    for (Isa isa : {Isa::baseline, Isa::avx2})
+    py::list compiled, supported;
+    for (Isa isa : kAllIsas) {
+      if (isa_compiled(isa)) compiled.append(isa_name(isa));
       if (cpu_supports(isa)) supported.append(isa_name(isa));
+    }
+    info["isa_compiled"] = compiled;
     info["isa_supported"] = supported;
     info["isa_selected"] = isa_name(active_isa());
     info["num_threads"] = get_num_threads();
