@@ -36,7 +36,9 @@ template <> struct Lanes<float> {
   NERVE_LANE V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   NERVE_LANE V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
   NERVE_LANE V min(V a, V b) { return _mm512_min_ps(a, b); }
-  NERVE_LANE V max(V a, V b) { return _mm512_max_ps(a, b); }
+  // The masked form with every lane set: the same instruction, without gcc 12's false
+  // maybe-uninitialized warning on _mm512_max_ps.
+  NERVE_LANE V max(V a, V b) { return _mm512_mask_max_ps(b, Mask(0xFFFF), a, b); }
   NERVE_LANE V abs(V v) { return _mm512_abs_ps(v); }
   NERVE_LANE V sqrt(V v) { return _mm512_sqrt_ps(v); }
   NERVE_LANE Mask gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
@@ -76,7 +78,7 @@ template <> struct Lanes<double> {
   NERVE_LANE V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   NERVE_LANE V fnmadd(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }
   NERVE_LANE V min(V a, V b) { return _mm512_min_pd(a, b); }
-  NERVE_LANE V max(V a, V b) { return _mm512_max_pd(a, b); }
+  NERVE_LANE V max(V a, V b) { return _mm512_mask_max_pd(b, Mask(0xFF), a, b); }
   NERVE_LANE V abs(V v) { return _mm512_abs_pd(v); }
   NERVE_LANE V sqrt(V v) { return _mm512_sqrt_pd(v); }
   NERVE_LANE Mask gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
