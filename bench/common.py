@@ -89,7 +89,8 @@ def cpu_model_and_flags():
                 if line.startswith("model name") and model in ("unknown", "", platform.processor()):
                     model = line.split(":", 1)[1].strip()
                 elif line.startswith("flags"):
-                    wanted = {"sse4_2", "avx", "avx2", "fma", "avx512f"}
+                    wanted = {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512dq",
+                              "avx512vl", "avx512_bf16", "amx_tile"}
                     flags = sorted(wanted & set(line.split(":", 1)[1].split()))
                     break
     except OSError:
@@ -111,7 +112,7 @@ def environment():
         "cpus_available": len(os.sched_getaffinity(0)),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "numpy_blas": [{k: i.get(k) for k in ("internal_api", "version", "num_threads")}
+        "numpy_blas": [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
                        for i in threadpool_info() if i.get("user_api") == "blas"],
         "nerve": nerve.build_info(),
     }
@@ -126,6 +127,17 @@ def environment():
     except (OSError, subprocess.CalledProcessError):
         env["git"] = None
     return env
+
+
+def describe(env):
+    """One line saying where and with what a result was measured."""
+    info = env["nerve"]
+    blas = ", ".join(f"{b['internal_api']} {b['version']} ({b.get('architecture')} kernels)"
+                     for b in env["numpy_blas"]) or "no BLAS found"
+    return (f"{env['date']}, {env['cpu']} ({env['cpus_available']} CPUs), nerve {info['version']} "
+            f"running its {info['isa_selected']} kernels (CPU supports {', '.join(info['isa_supported'])}), "
+            f"Python {env['python']}, NumPy {env['numpy']} with {blas}, "
+            f"PyTorch {env['torch'] or 'not installed'}, git {env['git']}")
 
 
 def markdown_table(header, rows):

@@ -2,7 +2,8 @@
 
     python bench/run.py [--quick] [--data DIR] [--out DIR] [--torch-python PYTHON]
 
-1. peak probe: independent FMA chains, the machine's float32/float64 GFLOP/s on 1 and 2 threads;
+1. peak probe: independent FMA chains in the selected instruction set's widest vectors, the
+   float32/float64 GFLOP/s on 1 and 2 threads (NERVE_ISA=avx2 runs the whole suite on AVX2);
 2. every kernel against NumPy (bench/kernels.py), GEMM also as % of the 1-thread peak;
 3. contention: 2-thread matmul while another process keeps one core busy, against its own
    1-thread time (nerve and NumPy);
@@ -108,8 +109,10 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
     report = {"environment": common.environment()}
 
+    print(common.describe(report["environment"]) + "\n")
     report["peak"] = peaks = peak_probe(3 if args.quick else 5)
-    print("## Peak (FMA chains, best GFLOP/s)\n")
+    isa = report["environment"]["nerve"]["isa_selected"]
+    print(f"## Peak (FMA chains in {isa} vectors, best GFLOP/s)\n")
     print(common.markdown_table(["float32 1T", "float32 2T", "float64 1T", "float64 2T"],
                                 [[f"{peaks[k]:.1f}" for k in ("f32_1t", "f32_2t", "f64_1t", "f64_2t")]]))
 
