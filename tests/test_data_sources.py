@@ -411,3 +411,19 @@ def test_batches_are_converted_as_arrays_are():
     with pytest.raises(ValueError, match=r"y of generator batch 0: expected class labels in "
                                          r"\[0, 3\)"):
         models[1].fit(iter([(x[:4], np.array([0, 1, 2, 3]))]), verbose=0)
+
+
+def test_finite_data_whose_float32_sum_overflows_is_accepted_and_inf_is_not():
+    from nerve.layers import Dense
+    from nerve.models import Sequential
+
+    x = np.full((8, 2), 3e38, np.float32)  # finite, but the float32 sum is inf
+    y = np.zeros((8, 1), np.float32)
+    model = Sequential([Dense(1, input_dim=2)])
+    model.compile(loss="mse", optimizer="sgd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning from the check either
+        assert model.predict(x, verbose=0).shape == (8, 1)
+    x[5, 1] = np.inf
+    with pytest.raises(ValueError, match=r"x: expected finite numbers, received inf at index \(5, 1\)"):
+        model.fit(x, y, verbose=0)

@@ -14,14 +14,14 @@ __all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy
            "serialize", "deserialize"]
 
 
-def _as_2d(y_pred):
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+def _as_2d(y_pred, dtype=np.float64):
+    y_pred = np.asarray(y_pred, dtype=dtype)
     return y_pred.reshape(len(y_pred), -1)
 
 
-def _like(y_true, y_pred):
+def _like(y_true, y_pred, dtype=np.float64):
     """y_true reshaped to y_pred's (rows, outputs) when it holds one value per output."""
-    y_true = np.asarray(y_true, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=dtype)
     return y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true
 
 
@@ -132,8 +132,13 @@ class BinaryAccuracy(_MeanMetric):
 
 
 class CategoricalAccuracy(_MeanMetric):
+    # argmax in the arrays' own dtypes: widening to float64 keeps every order and tie, and
+    # converting an epoch's predictions and targets cost 70 ms of a 0.7 s MNIST epoch.
+    def _samplewise(self, y_true, y_pred):
+        return self._per_sample(y_true, _as_2d(y_pred, dtype=None))
+
     def _per_sample(self, y_true, y_pred):
-        y_true = _like(y_true, y_pred)
+        y_true = _like(y_true, y_pred, dtype=None)
         return (y_true.argmax(axis=1) == y_pred.argmax(axis=1)).astype(np.float64)
 
 

@@ -162,10 +162,15 @@ def _as_numeric(value, name):
 
 
 def _require_finite(array, name):
-    # A float64 sum is finite exactly when no element is NaN or infinite (for any data that
-    # does not sum past 1e308), and costs no temporary array; np.add.reduce and math.isfinite
-    # skip wrappers that cost more than the sum of a generator's small batch.
-    if array.dtype.kind == "f" and not math.isfinite(np.add.reduce(array, None, np.float64)):
+    # The sum is finite when no element is NaN or infinite, and costs no temporary array (in
+    # the array's own dtype: MNIST's 47M floats in 13 ms of CPU, 25 ms widened to float64);
+    # a sum that overflows with finite elements only is told apart by the exact check below.
+    # np.add.reduce and math.isfinite skip wrappers that cost more than a small batch's sum.
+    if array.dtype.kind != "f":
+        return
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is not the user's problem
+        total = np.add.reduce(array, None)
+    if not math.isfinite(total):
         bad = np.argwhere(~np.isfinite(array))
         if len(bad):
             index = tuple(int(i) for i in bad[0])
