@@ -17,11 +17,12 @@ if "OMP_WAIT_POLICY" not in _os.environ:
 from . import _core  # noqa: E402
 from .backend import backend_name, get_backend, set_backend, use_backend
 
-__version__ = _core.build_info()["version"]
+__version__ = _core.__version__
 
 
 def set_num_threads(n):
-    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use)."""
+    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use).
+    Also sets OpenMP's count on this thread, which threadpoolctl reports."""
     try:
         n = _operator.index(n)
     except TypeError:
@@ -30,7 +31,9 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """Threads nerve's kernels use: OMP_NUM_THREADS or the CPU count unless set."""
+    """Threads nerve's kernels use on this thread: the count set (OMP_NUM_THREADS or the CPU
+    count by default), lowered inside threadpoolctl.threadpool_limits, 1 where the system
+    does not let the process start threads (a RuntimeWarning says so)."""
     return _core.get_num_threads()
 
 
