@@ -1,6 +1,7 @@
-"""nerve's threads among other libraries: threadpoolctl's limits, and a process that may not
-start threads. Each scenario runs in a fresh interpreter: threads and libgomp's settings are
-per process, and the failures these tests guard against end the process."""
+"""nerve's threads among other libraries: threadpoolctl's limits, the environment importing
+nerve leaves, and a process that may not start threads. Each scenario runs in a fresh
+interpreter: threads, the environment and libgomp's settings are per process, and the
+failures these tests guard against end the process."""
 import os
 import subprocess
 import sys
@@ -120,6 +121,44 @@ def test_another_python_thread_gets_nerves_count_and_its_own_limits():
             (2, {2}, 1, 2), seen
         assert np.isfinite(seen["predictions"]).all()
     """, env={"OMP_NUM_THREADS": "1"})
+
+
+# --- the environment ------------------------------------------------------------------------
+
+def test_import_leaves_the_environment_as_it_was():
+    result = run_child("""
+        import ctypes, os, subprocess, sys
+        before = dict(os.environ)
+        import nerve
+        assert dict(os.environ) == before
+        child = subprocess.run([sys.executable, "-c",
+                                "import os; print(os.environ.get('GOMP_SPINCOUNT'))"],
+                               capture_output=True, text=True, check=True)
+        print("child:", child.stdout.strip())
+        libc = ctypes.CDLL(None)
+        libc.getenv.restype = ctypes.c_char_p
+        print("getenv:", libc.getenv(b"GOMP_SPINCOUNT"))
+    """, preamble="")
+    assert "child: None" in result.stdout and "getenv: None" in result.stdout, result.stdout
+
+
+def libgomp_settings(env):
+    """libgomp's own report of its settings (omp_display_env) in a child that imported nerve."""
+    return run_child("""
+        import ctypes
+        paths = {line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line}
+        assert len(paths) == 1, paths
+        ctypes.CDLL(paths.pop()).omp_display_env(1)
+    """, env=env).stderr
+
+
+@pytest.mark.skipif(not _core.build_info()["openmp"], reason="built without OpenMP")
+def test_libgomp_still_gets_the_short_spin_and_a_users_setting_wins():
+    assert "GOMP_SPINCOUNT = '1000'" in libgomp_settings({})
+    assert "GOMP_SPINCOUNT = '77'" in libgomp_settings({"GOMP_SPINCOUNT": "77"})
+    assert "OMP_WAIT_POLICY = 'ACTIVE'" in libgomp_settings({"OMP_WAIT_POLICY": "active"})
+    result = run_child("print(os.environ['GOMP_SPINCOUNT'])", env={"GOMP_SPINCOUNT": "77"})
+    assert result.stdout.strip() == "77"
 
 
 # --- a process that may not start threads ---------------------------------------------------

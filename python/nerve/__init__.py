@@ -6,15 +6,20 @@
 import operator as _operator
 import os as _os
 
-# libgomp reads its wait policy once, when _core loads it. Its default spins ~300k times
-# (milliseconds) before a waiting thread sleeps: when another process holds a core, the
-# spinning threads starve the one doing the work and small parallel regions get 10-20x
-# slower. ~1000 spins (tens of microseconds) still catches back-to-back regions, then sleeps.
-# A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
-if "OMP_WAIT_POLICY" not in _os.environ:
-    _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
-
-from . import _core  # noqa: E402
+# libgomp reads its wait policy once, from the environment, when _core loads it. Its default
+# spins ~300k times (milliseconds) before a waiting thread sleeps: when another process holds a
+# core, the spinning threads starve the one doing the work and small parallel regions get
+# 10-20x slower. ~1000 spins (tens of microseconds) still catches back-to-back regions, then
+# sleeps. The variable is set for that load only, so os.environ and child processes are left
+# as they were; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+_spin_for_load = "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ
+if _spin_for_load:
+    _os.environ["GOMP_SPINCOUNT"] = "1000"
+try:
+    from . import _core
+finally:
+    if _spin_for_load:
+        del _os.environ["GOMP_SPINCOUNT"]
 from .backend import backend_name, get_backend, set_backend, use_backend
 
 __version__ = _core.__version__
