@@ -1,7 +1,7 @@
 """nerve's threads among other libraries: threadpoolctl's limits, the environment importing
-nerve leaves, and a process that may not start threads. Each scenario runs in a fresh
-interpreter: threads, the environment and libgomp's settings are per process, and the
-failures these tests guard against end the process."""
+nerve leaves, a process that may not start threads, and small OpenMP worker stacks. Each
+scenario runs in a fresh interpreter: threads, the environment and libgomp's settings are
+per process, and the failures these tests guard against end the process."""
 import os
 import subprocess
 import sys
@@ -189,3 +189,18 @@ def test_a_process_that_cannot_start_threads_runs_on_one_thread_with_a_warning()
     """, cwd="/")
     assert result.stdout.strip() == "done"
     assert result.stderr.count("RuntimeWarning: could not start 2 threads") == 2, result.stderr
+
+
+# --- small OpenMP stacks ----------------------------------------------------------------------
+
+@NEEDS_TWO_CPUS
+def test_training_on_two_threads_fits_in_a_small_openmp_stack():
+    # libgomp's smallest OMP_STACKSIZE: no kernel may keep a large array on a worker's stack.
+    result = run_child("""
+        nerve.set_num_threads(2)
+        before = tasks()
+        assert np.isfinite(dense_fit()).all() and np.isfinite(conv_fit()).all()
+        print("done", tasks() > before)  # OpenMP workers ran the fits
+    """, env={"OMP_STACKSIZE": "16K"}, check=False)
+    assert result.returncode == 0 and result.stdout.strip() == "done True", \
+        (result.returncode, result.stdout, result.stderr[-2000:])
