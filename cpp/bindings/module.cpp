@@ -22,8 +22,17 @@ PYBIND11_MODULE(_core, m) {
   // A NERVE_ISA the CPU cannot run, or a typo, fails the import (pybind11 raises ImportError).
   const std::string isa_error = init_isa_from_environment();
   if (!isa_error.empty()) throw std::runtime_error(isa_error);
+  m.attr("__version__") = NERVE_VERSION;  // for the import: build_info() would start threads
 
-  m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
+  // Raised as a RuntimeWarning; under an "error" filter it is printed instead, since it comes
+  // from inside a kernel that cannot stop halfway.
+  set_thread_warning_handler([](const char* message) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, message, 1) < 0) PyErr_WriteUnraisable(nullptr);
+  });
+  m.def("get_num_threads", &get_num_threads,
+        "Threads the kernels use on this thread: nerve's count, lowered by an OpenMP limit "
+        "set on this thread (threadpoolctl), or 1 when threads cannot be created.");
   m.def("set_num_threads", [](int n) {
     if (n < 1) bind::raise_value("n", "a thread count >= 1", std::to_string(n));
     set_num_threads(n);

@@ -6,22 +6,28 @@
 import operator as _operator
 import os as _os
 
-# libgomp reads its wait policy once, when _core loads it. Its default spins ~300k times
-# (milliseconds) before a waiting thread sleeps: when another process holds a core, the
-# spinning threads starve the one doing the work and small parallel regions get 10-20x
-# slower. ~1000 spins (tens of microseconds) still catches back-to-back regions, then sleeps.
-# A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
-if "OMP_WAIT_POLICY" not in _os.environ:
-    _os.environ.setdefault("GOMP_SPINCOUNT", "1000")
-
-from . import _core  # noqa: E402
+# libgomp reads its wait policy once, from the environment, when _core loads it. Its default
+# spins ~300k times (milliseconds) before a waiting thread sleeps: when another process holds a
+# core, the spinning threads starve the one doing the work and small parallel regions get
+# 10-20x slower. ~1000 spins (tens of microseconds) still catches back-to-back regions, then
+# sleeps. The variable is set for that load only, so os.environ and child processes are left
+# as they were; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+_spin_for_load = "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ
+if _spin_for_load:
+    _os.environ["GOMP_SPINCOUNT"] = "1000"
+try:
+    from . import _core
+finally:
+    if _spin_for_load:
+        del _os.environ["GOMP_SPINCOUNT"]
 from .backend import backend_name, get_backend, set_backend, use_backend
 
-__version__ = _core.build_info()["version"]
+__version__ = _core.__version__
 
 
 def set_num_threads(n):
-    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use)."""
+    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use).
+    Also sets OpenMP's count on this thread, which threadpoolctl reports."""
     try:
         n = _operator.index(n)
     except TypeError:
@@ -30,7 +36,9 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """Threads nerve's kernels use: OMP_NUM_THREADS or the CPU count unless set."""
+    """Threads nerve's kernels use on this thread: the count set (OMP_NUM_THREADS or the CPU
+    count by default), lowered inside threadpoolctl.threadpool_limits, 1 where the system
+    does not let the process start threads (a RuntimeWarning says so)."""
     return _core.get_num_threads()
 
 
