@@ -4,6 +4,9 @@
 //   first(n) (lanes [0, n) set; n may exceed W), masked load (zero elsewhere) and store,
 //   add sub mul div fmadd (a*b+c) fnmadd (c-a*b) min max (b when either is NaN) abs sqrt,
 //   gt lt ge le (ordered, false on NaN), select(mask, if_true, if_false), reduce_add.
+//   keep(mask, v) (v where set, else +0), mask_and; on float lanes only: round (to nearest,
+//   ties to even), bit_and, bit_or, reduce_max, ldexp(x, n) (x 2^n, rounded once, for |x| in
+//   [1/2, 2] and integral n in [-200, 200]), to_double_low/high (each half as double lanes).
 #pragma once
 
 #include <immintrin.h>
@@ -55,6 +58,31 @@ template <> struct Lanes<float> {
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
   }
+  // Appended for simd/math.h and the element-wise families.
+  NERVE_LANE V round(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  NERVE_LANE V bit_and(V a, V b) { return _mm256_and_ps(a, b); }
+  NERVE_LANE V bit_or(V a, V b) { return _mm256_or_ps(a, b); }
+  NERVE_LANE V keep(Mask m, V v) { return _mm256_and_ps(m, v); }
+  NERVE_LANE Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
+  // Halving in a fixed order, as reduce_add.
+  NERVE_LANE T reduce_max(V v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+  }
+  // x 2^n by two exact scalings, 2^(n>>1) then 2^(n - (n>>1)), each factor a normal float, so
+  // the product is rounded once, into the subnormals too.
+  NERVE_LANE V ldexp(V x, V n) {
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i half = _mm256_srai_epi32(ni, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const V first = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    const V second =
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, half), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(x, first), second);
+  }
+  NERVE_LANE __m256d to_double_low(V v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+  NERVE_LANE __m256d to_double_high(V v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
 };
 
 template <> struct Lanes<double> {
@@ -92,6 +120,9 @@ template <> struct Lanes<double> {
     const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
   }
+  // Appended for the element-wise families.
+  NERVE_LANE V keep(Mask m, V v) { return _mm256_and_pd(m, v); }
+  NERVE_LANE Mask mask_and(Mask a, Mask b) { return _mm256_and_pd(a, b); }
 };
 
 // dst[q * dst_step + l] = rows[l][p + q] for l, q < W: a W x W transpose in registers, for

@@ -3,7 +3,13 @@
 // (nor faults on) the lanes it leaves out. Include after target_avx512.h.
 #pragma once
 
+// GCC 12.2's _mm512_undefined_* initialise a variable with itself, which -Wall reports at
+// every intrinsic that uses one (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <cstdint>
 
@@ -54,6 +60,27 @@ template <> struct Lanes<float> {
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
   }
+  // Appended for simd/math.h and the element-wise families.
+  NERVE_LANE V round(V v) {
+    return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  NERVE_LANE V bit_and(V a, V b) { return _mm512_and_ps(a, b); }
+  NERVE_LANE V bit_or(V a, V b) { return _mm512_or_ps(a, b); }
+  NERVE_LANE V keep(Mask m, V v) { return _mm512_maskz_mov_ps(m, v); }
+  NERVE_LANE Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
+  NERVE_LANE T reduce_max(V v) {
+    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
+                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+  }
+  // One instruction, rounded once as avx2.h's.
+  NERVE_LANE V ldexp(V x, V n) { return _mm512_scalef_ps(x, n); }
+  NERVE_LANE __m512d to_double_low(V v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+  NERVE_LANE __m512d to_double_high(V v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  }
 };
 
 template <> struct Lanes<double> {
@@ -91,6 +118,9 @@ template <> struct Lanes<double> {
     const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
   }
+  // Appended for the element-wise families.
+  NERVE_LANE V keep(Mask m, V v) { return _mm512_maskz_mov_pd(m, v); }
+  NERVE_LANE Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
 };
 
 #undef NERVE_LANE
