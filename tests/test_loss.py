@@ -110,6 +110,19 @@ def test_extreme_logits_stay_finite(kind, dtype, isa):
     assert_close(grad, expected_grad, dtype)
 
 
+@pytest.mark.parametrize("kind", ["binary_crossentropy_logits", "categorical_crossentropy_logits"])
+def test_far_tail_gradient_keeps_relative_accuracy(kind, isa):
+    """sigmoid(z) and softmax of logits 88 to 95 below the rest are subnormal floats: every path
+    rounds e^z once into the subnormals instead of stopping at the smallest normal float."""
+    y_pred = np.array([[0.0, -88.5, -90.0, -92.0, -95.0]], np.float32)
+    y_true = np.zeros_like(y_pred)
+    y_true[0, 0] = 1.0
+    grad, expected_grad = np.empty_like(y_pred), np.empty_like(y_pred)
+    _core.loss(grad, y_pred, y_true, kind)
+    ref.loss(expected_grad, y_pred, y_true, kind)
+    np.testing.assert_allclose(grad[0, 1:], expected_grad[0, 1:], rtol=1e-3, atol=0)
+
+
 def test_known_values():
     y_pred = np.array([[0.0, 2.0], [1.0, -1.0]])
     y_true = np.array([[1.0, 2.0], [-1.0, 1.0]])
