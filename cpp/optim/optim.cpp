@@ -21,15 +21,8 @@ constexpr int64_t kOptimGrain = 1 << 14;  // 64 KiB per float32 array: chunks st
 
 template <class T>
 const Kernels<T>& active_kernels() {
-  constexpr bool f32 = std::is_same_v<T, float>;
-  switch (active_isa()) {
-    case Isa::avx512:
-      if constexpr (f32) return avx512_f32; else return avx512_f64;
-    case Isa::avx2:
-      if constexpr (f32) return avx2_f32; else return avx2_f64;
-    case Isa::baseline: break;
-  }
-  if constexpr (f32) return baseline_f32; else return baseline_f64;
+  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
+  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
 }
 
 template <class T>
