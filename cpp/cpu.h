@@ -25,6 +25,16 @@ bool isa_compiled(Isa isa);
 Isa active_isa();
 // Selects `isa`; returns false (and changes nothing) when this CPU or build lacks it.
 bool set_isa(Isa isa);
+// The active set's entry among one per set: how a family's dispatcher picks its kernels.
+template <class Table>
+const Table& for_active_isa(const Table& baseline, const Table& avx2, const Table& avx512) {
+  switch (active_isa()) {
+    case Isa::avx512: return avx512;
+    case Isa::avx2: return avx2;
+    case Isa::baseline: break;
+  }
+  return baseline;
+}
 const char* isa_name(Isa isa);
 // The Isa called `name`; false when no set has that name.
 bool isa_from_name(const std::string& name, Isa* isa);

@@ -106,7 +106,7 @@ def test_layer_norm_matches_reference(shape, scalar, dtype, threads, isa):
 
 @pytest.mark.parametrize("shape", [(20000, 3, 1), (70, 96, 1), (6, 5, 1031), (3000, 17, 1)],
                          ids=str)
-def test_results_do_not_depend_on_thread_count(shape, dtype):
+def test_results_do_not_depend_on_thread_count(shape, dtype, isa):
     rng = np.random.default_rng(3)
     x, gamma, beta = bn_inputs(rng, shape, dtype)
     dy = random_array(rng, shape, dtype)
