@@ -8,9 +8,7 @@
 #include <cstdint>
 #include <string>
 
-// The AVX2+FMA target for a single function, for families not yet split per ISA.
-#define NERVE_TARGET_AVX2 __attribute__((target("avx2,fma")))
-// Forces a generic body to be inlined into both variants so each gets its own codegen.
+// Forces a body to be inlined into its caller, so it is compiled for the caller's instruction set.
 #define NERVE_INLINE inline __attribute__((always_inline))
 
 namespace nerve {
@@ -48,7 +46,5 @@ std::string init_isa_from_environment();
 // cycles times 2 pipes needs >= 8 in flight) on each of `threads` threads, with the widest
 // vectors of the active set. Returns the floating-point operations done; the caller times it.
 double fma_peak_probe(int64_t iterations, int threads, bool f64);
-
-inline bool use_avx2() { return active_isa() != Isa::baseline; }
 
 }  // namespace nerve

@@ -256,14 +256,9 @@ int64_t serial_rows(int64_t cols) {
 template <class T>
 const ActivationKernels<T>& vector_kernels() {
   static constexpr ActivationKernelSet kNone{};
-  const ActivationKernelSet* set = &kNone;
-  switch (active_isa()) {
-    case Isa::baseline: break;
-    case Isa::avx2: set = &activation_kernels_avx2; break;
-    case Isa::avx512: set = &activation_kernels_avx512; break;
-  }
-  if constexpr (std::is_same_v<T, float>) return set->f32;
-  else return set->f64;
+  const ActivationKernelSet& set = for_active_isa(kNone, activation_kernels_avx2, activation_kernels_avx512);
+  if constexpr (std::is_same_v<T, float>) return set.f32;
+  else return set.f64;
 }
 
 // The vector kernel where there is one, else the scalar definition.

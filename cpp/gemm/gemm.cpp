@@ -41,15 +41,9 @@ namespace {
 
 template <class T>
 const matmul::Driver<T>& driver() {
-  constexpr bool f32 = std::is_same_v<T, float>;
-  switch (active_isa()) {
-    case Isa::avx512:
-      if constexpr (f32) return matmul::avx512_f32; else return matmul::avx512_f64;
-    case Isa::avx2:
-      if constexpr (f32) return matmul::avx2_f32; else return matmul::avx2_f64;
-    case Isa::baseline: break;
-  }
-  if constexpr (f32) return matmul::baseline_f32; else return matmul::baseline_f64;
+  using namespace matmul;
+  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
+  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
 }
 
 // db (+)= column sums of dZ (batch x units), each column summed in row order.

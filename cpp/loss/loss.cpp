@@ -171,12 +171,7 @@ constexpr LossKernels kScalarRows{};
 
 // The vector rows of the active instruction set (float32 only).
 const LossKernels& vector_rows() {
-  switch (active_isa()) {
-    case Isa::baseline: break;
-    case Isa::avx2: return loss_kernels_avx2;
-    case Isa::avx512: return loss_kernels_avx512;
-  }
-  return kScalarRows;
+  return for_active_isa(kScalarRows, loss_kernels_avx2, loss_kernels_avx512);
 }
 
 template <class T>
