@@ -44,19 +44,34 @@ void for_rows(Rows rows, F f) {
   }
 }
 
-// Per-channel sums of term(index, c) over `rows`, added into s (C).
+// Channels_last sums run over kSumBlock channels at a time, down all the rows, so that the
+// running sums stay in registers instead of making a store and a reload per row.
+constexpr int64_t kSumBlock = 16;
+
+// Per-channel sums of term(index, c) over `rows`, added into s (C); each s[c] adds its terms
+// in row order.
 template <class Term>
 void add_channel_sums(double* __restrict s, Rows rows, Term term) {
   const int64_t C = rows.channels, inner = rows.inner;
-  for (int64_t r = rows.begin; r < rows.end; ++r) {
-    const int64_t base = r * C * inner;
-    if (inner == 1) {
-      for (int64_t c = 0; c < C; ++c) s[c] += term(base + c, c);
-    } else {
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t start = base + c * inner;
-        s[c] += lane_sum(inner, [&](int64_t i) { return term(start + i, c); });
+  if (inner == 1) {
+    int64_t c0 = 0;
+    for (; c0 + kSumBlock <= C; c0 += kSumBlock) {
+      double sums[kSumBlock];
+      for (int64_t c = 0; c < kSumBlock; ++c) sums[c] = s[c0 + c];
+      for (int64_t r = rows.begin; r < rows.end; ++r) {
+        for (int64_t c = 0; c < kSumBlock; ++c) sums[c] += term(r * C + c0 + c, c0 + c);
       }
+      for (int64_t c = 0; c < kSumBlock; ++c) s[c0 + c] = sums[c];
+    }
+    for (int64_t r = rows.begin; r < rows.end; ++r) {
+      for (int64_t c = c0; c < C; ++c) s[c] += term(r * C + c, c);
+    }
+    return;
+  }
+  for (int64_t r = rows.begin; r < rows.end; ++r) {
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t start = (r * C + c) * inner;
+      s[c] += lane_sum(inner, [&](int64_t i) { return term(start + i, c); });
     }
   }
 }
