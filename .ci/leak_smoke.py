@@ -77,6 +77,12 @@ def matmul(dtype):
     # Big enough to thread and to release the GIL.
     a, b, c = arr(300, 200, dtype=dtype), arr(200, 150, dtype=dtype), arr(300, 150, dtype=dtype)
     call("gemm", c, a, b)
+    call("matmul", a, b)
+    call("matmul", a.T.copy().T, b.T.copy().T)  # transposed operands, read in place
+    call("matmul", a, b.astype(np.int32), raises=TypeError)
+    call("matmul", a, a, raises=ValueError)
+    call("matmul", a[:, ::2], b[:100], raises=ValueError)
+    call("matmul", a, raises=TypeError)  # missing argument
 
     batch, n_in, units = 33, 17, 9
     x, w, bias = arr(batch, n_in, dtype=dtype), arr(n_in, units, dtype=dtype), arr(units, dtype=dtype)

@@ -46,6 +46,15 @@ def gemm_args(draw, dtype):
 
 
 @st.composite
+def matmul_args(draw, dtype):
+    m, n, k = draw(dims), draw(dims), draw(dims)
+    a, b = draw(arrays_of((m, k), dtype)), draw(arrays_of((k, n), dtype))
+    # Transposed operands (F-contiguous, as x.T views are) are read in place.
+    layouts = draw(st.sampled_from(["C", "F"])), draw(st.sampled_from(["C", "F"]))
+    return {"a": a[:3] + (layouts[0],) + a[4:], "b": b[:3] + (layouts[1],) + b[4:]}
+
+
+@st.composite
 def dense_forward_args(draw, dtype):
     batch, inputs, units = draw(dims), draw(dims), draw(dims)
     with_bias, with_z = draw(st.booleans()), draw(st.booleans())
@@ -302,6 +311,7 @@ def avg_pool2d_backward_args(draw, dtype):
 # binding -> (argument strategy, tolerance scale, whether it sums over elements)
 BINDINGS = {
     "gemm": (gemm_args, 10, True),
+    "matmul": (matmul_args, 10, True),
     "dense_forward": (dense_forward_args, 10, True),
     "dense_backward": (dense_backward_args, 10, True),
     "conv2d_forward": (conv2d_forward_args, 10, True),

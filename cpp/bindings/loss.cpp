@@ -1,9 +1,11 @@
 // Bindings for cpp/loss.h. Arguments are checked in the order nerve/reference/loss.py checks
 // them (kind, y_pred, y_true, sample_weight, grad, delta), labels included, before any work.
+// A fast binding (fastcall.h): a training step calls it once per batch.
 #include <cmath>
 #include <string>
 
 #include "checks.h"
+#include "fastcall.h"
 #include "loss.h"
 #include "register.h"
 
@@ -12,7 +14,7 @@ namespace {
 
 Loss check_kind(py::handle kind) {
   if (!PyUnicode_Check(kind.ptr())) {
-    raise_type("kind", "a str", py::str(py::type::of(kind).attr("__name__")).cast<std::string>());
+    raise_type("kind", "a str", type_name(kind));
   }
   Loss parsed;
   const char* name = PyUnicode_AsUTF8(kind.ptr());
@@ -33,8 +35,8 @@ void check_labels(const py::array& labels, int64_t cols) {
 }
 
 template <bool Scalar>
-double loss(py::object grad_obj, py::object y_pred_obj, py::object y_true_obj, py::object kind_obj,
-            py::object sample_weight_obj, double delta) {
+double loss(py::handle grad_obj, py::handle y_pred_obj, py::handle y_true_obj, py::handle kind_obj,
+            py::handle sample_weight_obj, double delta) {
   const Loss kind = check_kind(kind_obj);
   const py::array y_pred = as_array(y_pred_obj, "y_pred");
   const DType dtype = float_dtype(y_pred, "y_pred");
@@ -89,12 +91,20 @@ double loss(py::object grad_obj, py::object y_pred_obj, py::object y_true_obj, p
 }
 
 template <bool Scalar>
+py::object loss_call(PyObject* const* v) {
+  const double delta = float_arg(v[5], "delta");
+  return py::float_(loss<Scalar>(v[0], v[1], v[2], v[3], v[4], delta));
+}
+
+template <bool Scalar>
 void define_loss(py::module_& m, const char* name) {
-  m.def(name, &loss<Scalar>, py::arg("grad"), py::arg("y_pred"), py::arg("y_true"),
-        py::arg("kind"), py::arg("sample_weight") = py::none(), py::arg("delta") = 1.0,
-        "Mean weighted loss sum_i(w_i l_i)/rows of y_pred (rows, cols) against y_true (same "
-        "shape, or int64 labels (rows,) for the sparse kinds); grad, when not None, is "
-        "overwritten with d loss / d y_pred. kind: one of nerve.reference.LOSSES.");
+  def_fast(m, name,
+           {{"grad"}, {"y_pred"}, {"y_true"}, {"kind"}, {"sample_weight", py::none()},
+            {"delta", py::float_(1.0)}},
+           &loss_call<Scalar>,
+           "Mean weighted loss sum_i(w_i l_i)/rows of y_pred (rows, cols) against y_true (same "
+           "shape, or int64 labels (rows,) for the sparse kinds); grad, when not None, is "
+           "overwritten with d loss / d y_pred. kind: one of nerve.reference.LOSSES.");
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // Bindings for cpp/matmul.h. Outputs come first; arrays are taken as they are (py::handle, no
-// conversion: a call costs ~0.3 us) and validated with checks.h before any kernel runs.
+// conversion) and validated with checks.h before any kernel runs. They are fast bindings
+// (fastcall.h): a training step calls dense_forward and dense_backward once per layer, and
+// nerve.ops.matmul calls matmul, on operands as small as 10x8.
 #include <cstring>
-#include <string>
-#include <vector>
 
 #include "activations.h"
 #include "checks.h"
+#include "fastcall.h"
 #include "matmul.h"
 #include "register.h"
 
@@ -24,7 +25,8 @@ void gemm_binding(py::handle c_obj, py::handle a_obj, py::handle b_obj, bool tra
   const py::array a = typed_array(a_obj, "a", 2, dtype);
   const py::array b = typed_array(b_obj, "b", 2, dtype);
   const int64_t M = dim(a, trans_a ? 1 : 0), K = dim(a, trans_a ? 0 : 1);
-  require_shape(b, "b", trans_b ? std::vector<int64_t>{-1, K} : std::vector<int64_t>{K, -1});
+  if (trans_b) require_shape(b, "b", {-1, K});
+  else require_shape(b, "b", {K, -1});
   const int64_t N = dim(b, trans_b ? 0 : 1);
   require_shape(c, "c", {M, N});
   require_output(c, "c", dtype);
@@ -41,6 +43,51 @@ void gemm_binding(py::handle c_obj, py::handle a_obj, py::handle b_obj, bool tra
   });
 }
 
+// The layout gemm reads an operand of matmul in: as it is (C-contiguous, false) or as the
+// transpose of a C-contiguous array (an x.T view, true), so that neither is copied.
+bool read_transposed(const py::array& x, const char* name) {
+  const int flags = x.flags();
+  const bool transposed = !(flags & py::array::c_style);
+  if (transposed && !(flags & py::array::f_style)) {
+    raise_value(name, "a C-contiguous array or the transpose of one",
+                "strides " + strides_str(x) + " for shape " + shape_str(x));
+  }
+  require_aligned(x, name);
+  return transposed;
+}
+
+// A new C-contiguous (rows, cols) array, made by NumPy's C API with the cached dtype
+// (py::array's constructor would build a std::vector of the shape).
+py::array new_matrix(DType dtype, int64_t rows, int64_t cols) {
+  auto& api = py::detail::npy_api::get();
+  Py_intptr_t dims[2] = {static_cast<Py_intptr_t>(rows), static_cast<Py_intptr_t>(cols)};
+  PyObject* descr = dtype_object(dtype).inc_ref().ptr();  // NumPy takes this reference
+  PyObject* out = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, 2, dims,
+                                            nullptr, nullptr, 0, nullptr);
+  if (!out) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(out);
+}
+
+py::array matmul_binding(py::handle a_obj, py::handle b_obj) {
+  DType dtype;
+  const py::array a = first_array(a_obj, "a", 2, &dtype);
+  const py::array b = typed_array(b_obj, "b", 2, dtype);
+  const int64_t M = dim(a, 0), K = dim(a, 1);
+  require_shape(b, "b", {K, -1});
+  const int64_t N = dim(b, 1);
+  const bool trans_a = read_transposed(a, "a");
+  const bool trans_b = read_transposed(b, "b");
+  py::array c = new_matrix(dtype, M, N);
+  with_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    MaybeReleaseGil gil(M * N * K);
+    // A transposed operand is the C-contiguous transpose in memory: its rows are M (or K) long.
+    gemm<T>(trans_a, trans_b, M, N, K, T(1), cptr<T>(a), trans_a ? M : K, cptr<T>(b),
+            trans_b ? K : N, T(0), ptr<T>(c), N);
+  });
+  return c;
+}
+
 void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj, py::handle b_obj,
                            py::handle activation, double alpha, py::handle z_obj) {
   DType dtype;
@@ -54,7 +101,7 @@ void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj,
   require_output(y, "y", dtype);
   require_input(x, "x", dtype);
   require_input(w, "w", dtype);
-  std::vector<Named> sources{{&x, "x"}, {&w, "w"}};
+  NamedArrays sources{{&x, "x"}, {&w, "w"}};
   std::optional<py::array> b = as_optional_array(b_obj, "b");
   if (b) {
     b = typed_array(*b, "b", 1, dtype);
@@ -64,7 +111,7 @@ void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj,
   }
   const Activation act = activation_arg(activation, /*trainable=*/false);
   std::optional<py::array> z = as_optional_array(z_obj, "z");
-  std::vector<Named> outputs{{&y, "y"}};
+  NamedArrays outputs{{&y, "y"}};
   if (z) {
     z = typed_array(*z, "z", 2, dtype);
     require_shape(*z, "z", {batch, units});
@@ -72,7 +119,7 @@ void dense_forward_binding(py::handle y_obj, py::handle x_obj, py::handle w_obj,
     require_disjoint(*z, "z", y, "y", /*allow_identical=*/act == Activation::linear);
     outputs.push_back({&*z, "z"});
   }
-  for (const Named& out : outputs) require_all_disjoint({out}, sources);
+  for (const Named& out : outputs) require_all_disjoint(&out, 1, sources.data(), sources.size());
   // y and z empty: nothing to write, and the kernel's activation would still loop over the
   // rows of shapes like (2**40, 0).
   if (y.size() == 0) return;
@@ -112,7 +159,7 @@ void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_
   require_shape(y, "y", {batch, units});
   require_shape(dz, "dz", {batch, units});
   require_shape(dw, "dw", {in, units});
-  std::vector<Named> outputs{{&dz, "dz"}, {&dw, "dw"}};
+  NamedArrays outputs{{&dz, "dz"}, {&dw, "dw"}};
   std::optional<py::array> dx = as_optional_array(dx_obj, "dx");
   if (dx) {
     dx = typed_array(*dx, "dx", 2, dtype);
@@ -125,7 +172,7 @@ void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_
     require_shape(*db, "db", {units});
     outputs.push_back({&*db, "db"});
   }
-  const std::vector<Named> inputs{{&dy, "dy"}, {&x, "x"}, {&w, "w"}, {&z, "z"}, {&y, "y"}};
+  const NamedArrays inputs{{&dy, "dy"}, {&x, "x"}, {&w, "w"}, {&z, "z"}, {&y, "y"}};
   for (const Named& out : outputs) require_output(*out.array, out.name, dtype);
   for (const Named& source : inputs) require_input(*source.array, source.name, dtype);
   const Activation act = activation_arg(activation, /*trainable=*/true);
@@ -143,34 +190,57 @@ void dense_backward_binding(py::handle dx_obj, py::handle dw_obj, py::handle db_
   });
 }
 
+// The fast bindings' bodies: scalars converted first, in order, as pybind11 did.
+template <bool Scalar>
+py::object gemm_call(PyObject* const* v) {
+  const bool trans_a = bool_arg(v[3], "trans_a"), trans_b = bool_arg(v[4], "trans_b");
+  const double alpha = float_arg(v[5], "alpha"), beta = float_arg(v[6], "beta");
+  gemm_binding(v[0], v[1], v[2], trans_a, trans_b, alpha, beta, Scalar);
+  return py::none();
+}
+
+py::object matmul_call(PyObject* const* v) { return matmul_binding(v[0], v[1]); }
+
+py::object dense_forward_call(PyObject* const* v) {
+  const double alpha = float_arg(v[5], "alpha");
+  dense_forward_binding(v[0], v[1], v[2], v[3], v[4], alpha, v[6]);
+  return py::none();
+}
+
+py::object dense_backward_call(PyObject* const* v) {
+  const double alpha = float_arg(v[10], "alpha");
+  const bool accumulate = bool_arg(v[11], "accumulate");
+  dense_backward_binding(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], alpha,
+                         accumulate);
+  return py::none();
+}
+
 }  // namespace
 
 void register_matmul(py::module_& m) {
-  m.def("gemm",
-        [](py::handle c, py::handle a, py::handle b, bool trans_a, bool trans_b, double alpha, double beta) {
-          gemm_binding(c, a, b, trans_a, trans_b, alpha, beta, /*scalar=*/false);
-        },
-        py::arg("c"), py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
-        py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
-        "c = alpha * op(a) @ op(b) + beta * c in place (op transposes when trans_*); beta == 0 "
-        "overwrites c. All 2-D, C-contiguous, one float dtype; c disjoint from a and b.");
-  m.def("_gemm_scalar",
-        [](py::handle c, py::handle a, py::handle b, bool trans_a, bool trans_b, double alpha, double beta) {
-          gemm_binding(c, a, b, trans_a, trans_b, alpha, beta, /*scalar=*/true);
-        },
-        py::arg("c"), py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
-        py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
-        "gemm by the plain triple loop (the definition the fast kernel is tested against).");
-  m.def("dense_forward", &dense_forward_binding, py::arg("y"), py::arg("x"), py::arg("w"),
-        py::arg("b"), py::arg("activation") = "linear", py::arg("alpha") = 0.0,
-        py::arg("z") = py::none(),
-        "z = x @ w + b, y = activation(z) in place. x (batch, in), w (in, units), b (units,) or "
-        "None, y and z (batch, units); z optional (may be y for 'linear').");
-  m.def("dense_backward", &dense_backward_binding, py::arg("dx"), py::arg("dw"), py::arg("db"),
-        py::arg("dz"), py::arg("dy"), py::arg("x"), py::arg("w"), py::arg("z"), py::arg("y"),
-        py::arg("activation") = "linear", py::arg("alpha") = 0.0, py::arg("accumulate") = false,
-        "dz = activation'(z) * dy; dx = dz @ w.T (dx may be None); dw (+)= x.T @ dz; db (+)= "
-        "column sums of dz (db may be None). dz may be dy itself; 'accumulate' adds into dw, db.");
+  const py::object no = py::bool_(false), one = py::float_(1.0), zero = py::float_(0.0);
+  const std::initializer_list<Parameter> gemm_parameters{
+      {"c"}, {"a"}, {"b"}, {"trans_a", no}, {"trans_b", no}, {"alpha", one}, {"beta", zero}};
+  def_fast(m, "gemm", gemm_parameters, &gemm_call<false>,
+           "c = alpha * op(a) @ op(b) + beta * c in place (op transposes when trans_*); beta == 0 "
+           "overwrites c. All 2-D, C-contiguous, one float dtype; c disjoint from a and b.");
+  def_fast(m, "_gemm_scalar", gemm_parameters, &gemm_call<true>,
+           "gemm by the plain triple loop (the definition the fast kernel is tested against).");
+  def_fast(m, "matmul", {{"a"}, {"b"}}, &matmul_call,
+           "a @ b as a new C-contiguous array. a (M, K) and b (K, N) of one float dtype, each "
+           "C-contiguous or the transpose of a C-contiguous array (read in place, not copied).");
+  def_fast(m, "dense_forward",
+           {{"y"}, {"x"}, {"w"}, {"b"}, {"activation", py::str("linear")}, {"alpha", zero},
+            {"z", py::none()}},
+           &dense_forward_call,
+           "z = x @ w + b, y = activation(z) in place. x (batch, in), w (in, units), b (units,) or "
+           "None, y and z (batch, units); z optional (may be y for 'linear').");
+  def_fast(m, "dense_backward",
+           {{"dx"}, {"dw"}, {"db"}, {"dz"}, {"dy"}, {"x"}, {"w"}, {"z"}, {"y"},
+            {"activation", py::str("linear")}, {"alpha", zero}, {"accumulate", no}},
+           &dense_backward_call,
+           "dz = activation'(z) * dy; dx = dz @ w.T (dx may be None); dw (+)= x.T @ dz; db (+)= "
+           "column sums of dz (db may be None). dz may be dy itself; 'accumulate' adds into dw, db.");
 }
 
 }  // namespace nerve::bind

@@ -1,14 +1,19 @@
 // Bindings for cpp/optim.h. Every list argument is a list or tuple of arrays, one per
 // parameter tensor; everything (scalars, every element of every list, pairwise overlap) is
 // checked before any array is written, in the same order as nerve/reference/optim.py, so a
-// bad call leaves everything unchanged and both backends raise the same message.
+// bad call leaves everything unchanged and both backends raise the same message. The updates
+// are fast bindings (fastcall.h), and their checks allocate nothing for lists of up to a few
+// arrays (a model passes one flat buffer per list): a training step calls one per batch.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "checks.h"
+#include "fastcall.h"
 #include "optim.h"
 #include "register.h"
 
@@ -39,7 +44,7 @@ void require_unit_interval_open(double x, const char* name) {
 // INT64_MAX (beta**step is 0 long before), bool and integer scalars count, floats do not.
 int64_t require_step(py::handle obj) {
   if (PyFloat_Check(obj.ptr()) || !PyIndex_Check(obj.ptr())) {
-    raise_type("step", "an integer", py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+    raise_type("step", "an integer", type_name(obj));
   }
   const auto index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
   if (!index) throw py::error_already_set();
@@ -63,34 +68,81 @@ struct ListArg {
   py::handle list;
   bool writable;
 };
+using ListArgs = SmallVector<ListArg, 5>;
 
-// The checked arrays: arrays[k][i] is element i of argument k, all of one dtype.
-struct Tensors {
+// "grads[3]": an element's name for the checks' messages, in a buffer of its own.
+class ElementName {
+ public:
+  ElementName(const char* list, int64_t i) {
+    const size_t length = std::min(std::strlen(list), sizeof(text_) - 24);
+    std::memcpy(text_, list, length);
+    char* at = text_ + length;
+    *at++ = '[';
+    at = std::to_chars(at, text_ + sizeof(text_) - 2, i).ptr;
+    *at++ = ']';
+    *at = '\0';
+  }
+  operator const char*() const { return text_; }
+
+ private:
+  char text_[48];
+};
+
+// One checked element of one list: the array (a reference held until the call returns, as the
+// kernels may run without the GIL), where its data is and how large it is.
+struct Element {
+  PyObject* array;
+  char* data;
+  int64_t size;
+  uintptr_t bytes;
+};
+
+// The checked arrays of a call, all of one dtype: element i of list k is at(k, i).
+class Tensors {
+ public:
+  Tensors() = default;
+  Tensors(const Tensors&) = delete;
+  Tensors& operator=(const Tensors&) = delete;
+  ~Tensors() {
+    for (const Element& e : elements_) Py_DECREF(e.array);
+  }
+
   DType dtype = DType::f32;
-  std::vector<std::vector<py::array>> arrays;
+  size_t lists = 0;
 
-  int64_t count() const { return static_cast<int64_t>(arrays[0].size()); }
-  int64_t size(int64_t i) const { return static_cast<int64_t>(arrays[0][i].size()); }
+  int64_t count() const { return count_; }
+  int64_t size(int64_t i) const { return at(0, i).size; }
   int64_t total_size() const {
     int64_t n = 0;
     for (int64_t i = 0; i < count(); ++i) n += size(i);
     return n;
   }
-  // Element i of argument k, or null for an argument that was not given. Writability was
-  // checked for the arguments the kernels write; grads are only read.
+  const Element& at(size_t k, int64_t i) const {
+    return elements_[static_cast<size_t>(i) * lists + k];
+  }
+  py::array array(size_t k, int64_t i) const { return py::reinterpret_borrow<py::array>(at(k, i).array); }
+  // Element i of list k, or null for a list that was not given. Writability was checked for
+  // the lists the kernels write; grads are only read.
   template <class T>
   T* data(size_t k, int64_t i) const {
-    return k < arrays.size() ? static_cast<T*>(const_cast<void*>(arrays[k][i].data())) : nullptr;
+    return k < lists ? reinterpret_cast<T*>(at(k, i).data) : nullptr;
   }
-};
+  void start(int64_t count, size_t list_count) { count_ = count, lists = list_count; }
+  // Keeps `a` (checked), in order: element 0 of every list, then element 1, ...
+  void add(py::array a) {
+    char* data = static_cast<char*>(const_cast<void*>(a.data()));
+    elements_.push_back({a.ptr(), data, static_cast<int64_t>(a.size()), static_cast<uintptr_t>(a.nbytes())});
+    a.release();  // the reference now belongs to elements_
+  }
 
-std::string element_name(const ListArg& arg, int64_t i) {
-  return std::string(arg.name) + "[" + std::to_string(i) + "]";
-}
+ private:
+  int64_t count_ = 0;
+  SmallVector<Element, 8> elements_;
+};
 
 // No two arrays share a byte. Sorted by start address, any overlap shows up between an array
 // and the furthest-reaching one before it; the later argument (list-major) is reported.
-void require_all_disjoint(const std::vector<ListArg>& args, const Tensors& t) {
+void require_all_disjoint(const ListArgs& args, const Tensors& t) {
   struct Span {
     uintptr_t start, end;
     size_t list;
@@ -103,13 +155,13 @@ void require_all_disjoint(const std::vector<ListArg>& args, const Tensors& t) {
       return list != o.list ? list < o.list : element < o.element;
     }
   };
-  std::vector<Span> spans;
+  SmallVector<Span, 8> spans;
   for (size_t k = 0; k < args.size(); ++k) {
     for (int64_t i = 0; i < t.count(); ++i) {
-      const py::array& a = t.arrays[k][i];
-      if (a.nbytes() == 0) continue;
-      const auto start = reinterpret_cast<uintptr_t>(a.data());
-      spans.push_back({start, start + static_cast<uintptr_t>(a.nbytes()), k, i});
+      const Element& e = t.at(k, i);
+      if (e.bytes == 0) continue;
+      const auto start = reinterpret_cast<uintptr_t>(e.data);
+      spans.push_back({start, start + e.bytes, k, i});
     }
   }
   std::sort(spans.begin(), spans.end());
@@ -118,10 +170,10 @@ void require_all_disjoint(const std::vector<ListArg>& args, const Tensors& t) {
     if (widest && s.start < widest->end) {
       const Span& first = widest->before(s) ? *widest : s;
       const Span& second = widest->before(s) ? s : *widest;
-      const std::string name = element_name(args[second.list], second.element);
-      const std::string other = element_name(args[first.list], first.element);
-      require_disjoint(t.arrays[second.list][second.element], name.c_str(),
-                       t.arrays[first.list][first.element], other.c_str());
+      require_disjoint(t.array(second.list, second.element),
+                       ElementName(args[second.list].name, second.element),
+                       t.array(first.list, first.element),
+                       ElementName(args[first.list].name, first.element));
     }
     if (!widest || s.end > widest->end) widest = &s;
   }
@@ -132,14 +184,19 @@ py::handle item(py::handle sequence, int64_t i) {
                                       : PyTuple_GET_ITEM(sequence.ptr(), i);
 }
 
+// a has the shape of `like` (the lead list's element).
+void require_same_shape(const py::array& a, const char* name, const py::array& like) {
+  if (a.ndim() == like.ndim() && std::equal(a.shape(), a.shape() + a.ndim(), like.shape())) return;
+  require_shape(a, name, std::vector<int64_t>(like.shape(), like.shape() + like.ndim()));
+}
+
 // The lead argument (first) sets the length, every element's shape and, by its first element,
 // the dtype. Elements are checked element by element, then all arrays for overlap.
-Tensors check_lists(const std::vector<ListArg>& args) {
+void check_lists(const ListArgs& args, Tensors& t) {
   const ListArg& lead = args[0];
   for (const ListArg& arg : args) {
     if (!PyList_Check(arg.list.ptr()) && !PyTuple_Check(arg.list.ptr())) {
-      raise_type(arg.name, "a list or tuple of arrays",
-                 py::str(py::type::of(arg.list).attr("__name__")).cast<std::string>());
+      raise_type(arg.name, "a list or tuple of arrays", type_name(arg.list));
     }
     if (py::len(arg.list) != py::len(lead.list)) {
       raise_value(arg.name,
@@ -147,33 +204,26 @@ Tensors check_lists(const std::vector<ListArg>& args) {
                   std::to_string(py::len(arg.list)));
     }
   }
-  const auto count = static_cast<int64_t>(py::len(lead.list));
-  Tensors t;
-  t.arrays.resize(args.size());
-  for (int64_t i = 0; i < count; ++i) {
+  t.start(static_cast<int64_t>(py::len(lead.list)), args.size());
+  for (int64_t i = 0; i < t.count(); ++i) {
     for (size_t k = 0; k < args.size(); ++k) {
-      const std::string name = element_name(args[k], i);
-      py::array a = as_array(item(args[k].list, i), name.c_str());
-      if (i == 0 && k == 0) t.dtype = float_dtype(a, name.c_str());
-      else require_dtype(a, name.c_str(), t.dtype);
-      if (k > 0) {
-        const py::array& shape_of = t.arrays[0][i];
-        require_shape(a, name.c_str(),
-                      std::vector<int64_t>(shape_of.shape(), shape_of.shape() + shape_of.ndim()));
-      }
-      require_c_contiguous(a, name.c_str());
-      if (args[k].writable) require_writable(a, name.c_str());
-      t.arrays[k].push_back(std::move(a));
+      const ElementName name(args[k].name, i);
+      py::array a = as_array(item(args[k].list, i), name);
+      if (i == 0 && k == 0) t.dtype = float_dtype(a, name);
+      else require_dtype(a, name, t.dtype);
+      if (k > 0) require_same_shape(a, name, t.array(0, i));
+      require_c_contiguous(a, name);
+      if (args[k].writable) require_writable(a, name);
+      t.add(std::move(a));
     }
   }
   require_all_disjoint(args, t);
-  return t;
 }
 
 // Runs update(T tag, element) for each tensor, without the GIL when the work is large.
 template <class Update>
 void for_each_tensor(Tensors& t, Update&& update) {
-  MaybeReleaseGil gil(t.total_size() * static_cast<int64_t>(t.arrays.size()));
+  MaybeReleaseGil gil(t.total_size() * static_cast<int64_t>(t.lists));
   with_dtype(t.dtype, [&](auto tag) {
     for (int64_t i = 0; i < t.count(); ++i) update(tag, i);
   });
@@ -182,15 +232,16 @@ void for_each_tensor(Tensors& t, Update&& update) {
 // ---- the functions ----------------------------------------------------------------------------
 
 template <bool Scalar>
-void sgd(py::object params, py::object grads, py::object velocities, double lr,
+void sgd(py::handle params, py::handle grads, py::handle velocities, double lr,
          double momentum, bool nesterov, double weight_decay) {
   require_finite(lr, "lr");
   require_unit_interval(momentum, "momentum");
   require_non_negative(weight_decay, "weight_decay");
   if (momentum > 0) require_state(velocities, "velocities", "momentum > 0");
-  std::vector<ListArg> args{{"params", params, true}, {"grads", grads, false}};
+  ListArgs args{{"params", params, true}, {"grads", grads, false}};
   if (!velocities.is_none()) args.push_back({"velocities", velocities, true});
-  Tensors t = check_lists(args);
+  Tensors t;
+  check_lists(args, t);
   for_each_tensor(t, [&](auto tag, int64_t i) {
     using T = decltype(tag);
     auto run = Scalar ? &sgd_update_scalar<T> : &sgd_update<T>;
@@ -200,19 +251,19 @@ void sgd(py::object params, py::object grads, py::object velocities, double lr,
 }
 
 template <bool Scalar>
-void adam(py::object params, py::object grads, py::object ms, py::object vs, double lr,
+void adam(py::handle params, py::handle grads, py::handle ms, py::handle vs, double lr,
           double beta1, double beta2, double epsilon, py::handle step_obj, double weight_decay,
-          py::object v_hats) {
+          py::handle v_hats) {
   require_finite(lr, "lr");
   require_unit_interval_open(beta1, "beta1");
   require_unit_interval_open(beta2, "beta2");
   require_non_negative(epsilon, "epsilon");
   const int64_t step = require_step(step_obj);
   require_non_negative(weight_decay, "weight_decay");
-  std::vector<ListArg> args{{"params", params, true}, {"grads", grads, false},
-                            {"ms", ms, true}, {"vs", vs, true}};
+  ListArgs args{{"params", params, true}, {"grads", grads, false}, {"ms", ms, true}, {"vs", vs, true}};
   if (!v_hats.is_none()) args.push_back({"v_hats", v_hats, true});
-  Tensors t = check_lists(args);
+  Tensors t;
+  check_lists(args, t);
   for_each_tensor(t, [&](auto tag, int64_t i) {
     using T = decltype(tag);
     auto run = Scalar ? &adam_update_scalar<T> : &adam_update<T>;
@@ -222,8 +273,8 @@ void adam(py::object params, py::object grads, py::object ms, py::object vs, dou
 }
 
 template <bool Scalar>
-void rmsprop(py::object params, py::object grads, py::object velocities, py::object momenta,
-             py::object avg_grads, double lr, double rho, double momentum, double epsilon,
+void rmsprop(py::handle params, py::handle grads, py::handle velocities, py::handle momenta,
+             py::handle avg_grads, double lr, double rho, double momentum, double epsilon,
              double weight_decay) {
   require_finite(lr, "lr");
   require_unit_interval(rho, "rho");
@@ -231,13 +282,13 @@ void rmsprop(py::object params, py::object grads, py::object velocities, py::obj
   require_non_negative(epsilon, "epsilon");
   require_non_negative(weight_decay, "weight_decay");
   if (momentum > 0) require_state(momenta, "momenta", "momentum > 0");
-  std::vector<ListArg> args{
-      {"params", params, true}, {"grads", grads, false}, {"velocities", velocities, true}};
+  ListArgs args{{"params", params, true}, {"grads", grads, false}, {"velocities", velocities, true}};
   const size_t momenta_at = momenta.is_none() ? SIZE_MAX : args.size();
   if (!momenta.is_none()) args.push_back({"momenta", momenta, true});
   const size_t avg_grads_at = avg_grads.is_none() ? SIZE_MAX : args.size();
   if (!avg_grads.is_none()) args.push_back({"avg_grads", avg_grads, true});
-  Tensors t = check_lists(args);
+  Tensors t;
+  check_lists(args, t);
   for_each_tensor(t, [&](auto tag, int64_t i) {
     using T = decltype(tag);
     auto run = Scalar ? &rmsprop_update_scalar<T> : &rmsprop_update<T>;
@@ -248,13 +299,13 @@ void rmsprop(py::object params, py::object grads, py::object velocities, py::obj
 }
 
 template <bool Scalar>
-void adagrad(py::object params, py::object grads, py::object accumulators, double lr,
+void adagrad(py::handle params, py::handle grads, py::handle accumulators, double lr,
              double epsilon, double weight_decay) {
   require_finite(lr, "lr");
   require_non_negative(epsilon, "epsilon");
   require_non_negative(weight_decay, "weight_decay");
-  Tensors t = check_lists(
-      {{"params", params, true}, {"grads", grads, false}, {"accumulators", accumulators, true}});
+  Tensors t;
+  check_lists({{"params", params, true}, {"grads", grads, false}, {"accumulators", accumulators, true}}, t);
   for_each_tensor(t, [&](auto tag, int64_t i) {
     using T = decltype(tag);
     auto run = Scalar ? &adagrad_update_scalar<T> : &adagrad_update<T>;
@@ -266,8 +317,8 @@ void adagrad(py::object params, py::object grads, py::object accumulators, doubl
 // The clipping kernels take every tensor at once.
 template <class T>
 struct Ranges {
-  std::vector<T*> data;
-  std::vector<int64_t> sizes;
+  SmallVector<T*, 8> data;
+  SmallVector<int64_t, 8> sizes;
   explicit Ranges(Tensors& t) {
     for (int64_t i = 0; i < t.count(); ++i) {
       data.push_back(t.data<T>(0, i));
@@ -287,26 +338,29 @@ auto over_all_grads(Tensors& t, Kernel&& kernel) {
   });
 }
 
-double global_norm_binding(py::object grads) {
-  Tensors t = check_lists({{"grads", grads, false}});
+double global_norm_binding(py::handle grads) {
+  Tensors t;
+  check_lists({{"grads", grads, false}}, t);
   return over_all_grads(t, [](auto tag, auto& r) {
     using T = decltype(tag);
     return global_norm<T>(r.data.data(), r.sizes.data(), r.count());
   });
 }
 
-double clip_by_global_norm_binding(py::object grads, double max_norm) {
+double clip_by_global_norm_binding(py::handle grads, double max_norm) {
   require_positive(max_norm, "max_norm");
-  Tensors t = check_lists({{"grads", grads, true}});
+  Tensors t;
+  check_lists({{"grads", grads, true}}, t);
   return over_all_grads(t, [&](auto tag, auto& r) {
     using T = decltype(tag);
     return clip_by_global_norm<T>(r.data.data(), r.sizes.data(), r.count(), T(max_norm));
   });
 }
 
-void clip_by_value_binding(py::object grads, double clip) {
+void clip_by_value_binding(py::handle grads, double clip) {
   require_positive(clip, "clip");
-  Tensors t = check_lists({{"grads", grads, true}});
+  Tensors t;
+  check_lists({{"grads", grads, true}}, t);
   over_all_grads(t, [&](auto tag, auto& r) {
     using T = decltype(tag);
     clip_by_value<T>(r.data.data(), r.sizes.data(), r.count(), T(clip));
@@ -314,29 +368,67 @@ void clip_by_value_binding(py::object grads, double clip) {
   });
 }
 
+// The fast bindings' bodies: scalars converted first, in order, as pybind11 did.
+template <bool Scalar>
+py::object sgd_call(PyObject* const* v) {
+  const double lr = float_arg(v[3], "lr"), momentum = float_arg(v[4], "momentum");
+  const bool nesterov = bool_arg(v[5], "nesterov");
+  const double weight_decay = float_arg(v[6], "weight_decay");
+  sgd<Scalar>(v[0], v[1], v[2], lr, momentum, nesterov, weight_decay);
+  return py::none();
+}
+
+template <bool Scalar>
+py::object adam_call(PyObject* const* v) {
+  const double lr = float_arg(v[4], "lr"), beta1 = float_arg(v[5], "beta1");
+  const double beta2 = float_arg(v[6], "beta2"), epsilon = float_arg(v[7], "epsilon");
+  const double weight_decay = float_arg(v[9], "weight_decay");
+  adam<Scalar>(v[0], v[1], v[2], v[3], lr, beta1, beta2, epsilon, v[8], weight_decay, v[10]);
+  return py::none();
+}
+
+template <bool Scalar>
+py::object rmsprop_call(PyObject* const* v) {
+  const double lr = float_arg(v[5], "lr"), rho = float_arg(v[6], "rho");
+  const double momentum = float_arg(v[7], "momentum"), epsilon = float_arg(v[8], "epsilon");
+  const double weight_decay = float_arg(v[9], "weight_decay");
+  rmsprop<Scalar>(v[0], v[1], v[2], v[3], v[4], lr, rho, momentum, epsilon, weight_decay);
+  return py::none();
+}
+
+template <bool Scalar>
+py::object adagrad_call(PyObject* const* v) {
+  const double lr = float_arg(v[3], "lr"), epsilon = float_arg(v[4], "epsilon");
+  const double weight_decay = float_arg(v[5], "weight_decay");
+  adagrad<Scalar>(v[0], v[1], v[2], lr, epsilon, weight_decay);
+  return py::none();
+}
+
 template <bool Scalar>
 void define_updates(py::module_& m, const std::string& prefix, const std::string& suffix) {
-  m.def((prefix + "sgd_update" + suffix).c_str(), &sgd<Scalar>, py::arg("params"),
-        py::arg("grads"), py::arg("velocities"), py::arg("lr"), py::arg("momentum") = 0.0,
-        py::arg("nesterov") = false, py::arg("weight_decay") = 0.0,
-        "SGD in place: v = momentum*v - lr*g; p += v (nesterov: p += momentum*v - lr*g); with "
-        "momentum 0, p -= lr*g and velocities may be None. Weight decay is decoupled.");
-  m.def((prefix + "adam_update" + suffix).c_str(), &adam<Scalar>, py::arg("params"),
-        py::arg("grads"), py::arg("ms"), py::arg("vs"), py::arg("lr"), py::arg("beta1"),
-        py::arg("beta2"), py::arg("epsilon"), py::arg("step"), py::arg("weight_decay") = 0.0,
-        py::arg("v_hats") = py::none(),
-        "Adam in place (Keras 3): m += (1-b1)(g-m); v += (1-b2)(g^2-v); "
-        "p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps), t = step >= 1. AMSGrad when v_hats "
-        "is given: v_hat = max(v_hat, v), used in place of v.");
-  m.def((prefix + "rmsprop_update" + suffix).c_str(), &rmsprop<Scalar>, py::arg("params"),
-        py::arg("grads"), py::arg("velocities"), py::arg("momenta"), py::arg("avg_grads"),
-        py::arg("lr"), py::arg("rho"), py::arg("momentum"), py::arg("epsilon"),
-        py::arg("weight_decay") = 0.0,
-        "RMSprop in place (Keras 3); centered when avg_grads is given; momenta may be None "
-        "when momentum == 0.");
-  m.def((prefix + "adagrad_update" + suffix).c_str(), &adagrad<Scalar>, py::arg("params"),
-        py::arg("grads"), py::arg("accumulators"), py::arg("lr"), py::arg("epsilon"),
-        py::arg("weight_decay") = 0.0, "Adagrad in place: acc += g^2; p -= lr*g/sqrt(acc + eps).");
+  const py::object zero = py::float_(0.0), none = py::none();
+  def_fast(m, (prefix + "sgd_update" + suffix).c_str(),
+           {{"params"}, {"grads"}, {"velocities"}, {"lr"}, {"momentum", zero},
+            {"nesterov", py::bool_(false)}, {"weight_decay", zero}},
+           &sgd_call<Scalar>,
+           "SGD in place: v = momentum*v - lr*g; p += v (nesterov: p += momentum*v - lr*g); with "
+           "momentum 0, p -= lr*g and velocities may be None. Weight decay is decoupled.");
+  def_fast(m, (prefix + "adam_update" + suffix).c_str(),
+           {{"params"}, {"grads"}, {"ms"}, {"vs"}, {"lr"}, {"beta1"}, {"beta2"}, {"epsilon"},
+            {"step"}, {"weight_decay", zero}, {"v_hats", none}},
+           &adam_call<Scalar>,
+           "Adam in place (Keras 3): m += (1-b1)(g-m); v += (1-b2)(g^2-v); "
+           "p -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps), t = step >= 1. AMSGrad when v_hats "
+           "is given: v_hat = max(v_hat, v), used in place of v.");
+  def_fast(m, (prefix + "rmsprop_update" + suffix).c_str(),
+           {{"params"}, {"grads"}, {"velocities"}, {"momenta"}, {"avg_grads"}, {"lr"}, {"rho"},
+            {"momentum"}, {"epsilon"}, {"weight_decay", zero}},
+           &rmsprop_call<Scalar>,
+           "RMSprop in place (Keras 3); centered when avg_grads is given; momenta may be None "
+           "when momentum == 0.");
+  def_fast(m, (prefix + "adagrad_update" + suffix).c_str(),
+           {{"params"}, {"grads"}, {"accumulators"}, {"lr"}, {"epsilon"}, {"weight_decay", zero}},
+           &adagrad_call<Scalar>, "Adagrad in place: acc += g^2; p -= lr*g/sqrt(acc + eps).");
 }
 
 }  // namespace

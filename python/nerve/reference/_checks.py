@@ -65,14 +65,21 @@ def require_shape(a, name, shape):
         raise_value(name, f"shape {shape_str(shape)}", f"shape {shape_str(a.shape)}")
 
 
+def strides_str(a):
+    """a's strides as C++ strides_str writes them: (8), (32, 8)."""
+    return "(" + ", ".join(str(s) for s in a.strides) + ")"
+
+
 def require_c_contiguous(a, name):
-    """The kernels index flat row-major memory of whole elements: C-contiguous and aligned.
-    Strides are written as C++ writes them."""
+    """The kernels index flat row-major memory of whole elements: C-contiguous and aligned."""
     if not a.flags.c_contiguous:
-        strides = ", ".join(str(s) for s in a.strides)
         raise_value(name, "a C-contiguous array",
-                    f"strides ({strides}) for shape {shape_str(a.shape)}")
-    # The C++ kernels cannot read a float64 at an odd address; NumPy can make such views.
+                    f"strides {strides_str(a)} for shape {shape_str(a.shape)}")
+    require_aligned(a, name)
+
+
+def require_aligned(a, name):
+    """The C++ kernels cannot read a float64 at an odd address; NumPy can make such views."""
     offset = a.__array_interface__["data"][0] % a.itemsize
     if a.size > 0 and offset:
         raise_value(name, "an aligned array (data address a multiple of its item size)",

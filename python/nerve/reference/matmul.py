@@ -1,11 +1,14 @@
 """Matrix products, the NumPy twin of cpp/matmul.h: same names, arguments, in-place outputs
 and argument checks (TypeError for kind/dtype, ValueError for shape, layout, writability and
 aliasing, messages "<argument>: expected ..., received ...")."""
-from ._checks import (as_array, float_dtype, number, require_disjoint, require_dtype,
-                      require_input, require_ndim, require_output, require_shape)
+import numpy as np
+
+from ._checks import (as_array, float_dtype, number, raise_value, require_aligned,
+                      require_disjoint, require_dtype, require_input, require_ndim,
+                      require_output, require_shape, shape_str, strides_str)
 from .activations import _parse, activation_backward, activation_forward
 
-__all__ = ["gemm", "dense_forward", "dense_backward"]
+__all__ = ["gemm", "matmul", "dense_forward", "dense_backward"]
 
 
 def _array(obj, name, ndim, dtype=None):
@@ -39,6 +42,28 @@ def gemm(c, a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
         c[...] = alpha * product
     else:
         c[...] = alpha * product + beta * c
+
+
+def _read_transposed(x, name):
+    """Whether the kernel reads x as the transpose of a C-contiguous array (an x.T view);
+    any other layout than those two is rejected."""
+    transposed = not x.flags.c_contiguous
+    if transposed and not x.flags.f_contiguous:
+        raise_value(name, "a C-contiguous array or the transpose of one",
+                    f"strides {strides_str(x)} for shape {shape_str(x.shape)}")
+    require_aligned(x, name)
+    return transposed
+
+
+def matmul(a, b):
+    """a @ b as a new C-contiguous array: a (M, K), b (K, N) of one float dtype, each
+    C-contiguous or the transpose of a C-contiguous array."""
+    a = _array(a, "a", 2)
+    b = _array(b, "b", 2, a.dtype)
+    require_shape(b, "b", (a.shape[1], b.shape[1]))
+    _read_transposed(a, "a")
+    _read_transposed(b, "b")
+    return np.ascontiguousarray(a @ b)
 
 
 def dense_forward(y, x, w, b, activation="linear", alpha=0.0, z=None):
