@@ -176,8 +176,9 @@ def torch_available():
         return False
 
 
-def run(data_dir, rounds=3, thread_counts=(1,), workloads=tuple(WORKLOADS)):
-    libraries = [lib for lib in LIBRARIES if lib != "torch" or torch_available()]
+def run(data_dir, rounds=3, thread_counts=(1,), workloads=tuple(WORKLOADS),
+        libraries=LIBRARIES):
+    libraries = [lib for lib in libraries if lib != "torch" or torch_available()]
     results = []
     for workload in workloads:
         for threads in thread_counts:

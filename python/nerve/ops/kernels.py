@@ -94,14 +94,16 @@ def _matmul_in_place(a, b, out):
     reads as they are (C-contiguous, or transposed views of such). Returns None when the
     general path must convert or explain; the binding validates everything (dtypes, shapes,
     out, aliasing) before computing anything."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
-    (a_op, trans_a), (b_op, trans_b) = _kernel_operand(a), _kernel_operand(b)
-    if a_op is None or b_op is None:
-        return None
-    if out is None:
-        out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     try:
+        if out is None:
+            return _core.matmul(a, b)
+        if a.ndim != 2 or b.ndim != 2:
+            return None
+        (a_op, trans_a), (b_op, trans_b) = _kernel_operand(a), _kernel_operand(b)
+        if a_op is None or b_op is None:
+            return None
         _core.gemm(out, a_op, b_op, trans_a, trans_b)
     except (TypeError, ValueError):
         return None

@@ -9,11 +9,15 @@ import warnings
 
 import numpy as np
 
+from .. import _core
 from . import kernels
 from .core import Primitive, _store_grads, apply, unbroadcast
 from .math import multiply
 
 __all__ = ["matmul", "dot", "einsum", "tensordot"]
+
+_ndarray, _product = np.ndarray, _core.matmul
+_UNSET = object()  # an argument not given
 
 
 def _gemm_ready(*arrays):
@@ -78,25 +82,30 @@ _MATMUL = Primitive("matmul", _matmul_compute, _matmul_grad, empty_sums=_matmul_
 _MATMUL.lower, _MATMUL.lower_grad = _lower_matmul, _lower_matmul_grad
 
 
-def matmul(x1, x2, out=None, **deprecated):
+def matmul(x1, x2, out=None, *, a=_UNSET, b=_UNSET):
     """The matrix product, as np.matmul / keras.ops.matmul: batched over leading dimensions,
-    which broadcast. `out=` (2-D float arrays only) writes the result in place."""
-    if deprecated:
-        x1, x2 = _renamed(x1, x2, deprecated)
+    which broadcast. `out=` (2-D float arrays only) writes the result in place. a=, b=: the
+    old names of x1, x2, deprecated (keyword-only: a **kwargs dict would be made each call)."""
+    if out is None and type(x1) is _ndarray and type(x2) is _ndarray and a is b is _UNSET:
+        # The common case in one call, no dearer than np.matmul's: two 2-D arrays of one
+        # float dtype the kernel reads as they are (or as x.T views).
+        try:
+            return _product(x1, x2)
+        except (TypeError, ValueError):
+            pass  # the general path converts, promotes or explains
+    if a is not _UNSET or b is not _UNSET:
+        x1, x2 = _renamed(x1, x2, a, b)
     if out is not None:
         return kernels.matmul(x1, x2, out=out)
     return apply(_MATMUL, [x1, x2])
 
 
-def _renamed(x1, x2, given):
+def _renamed(x1, x2, a, b):
     """matmul(a=..., b=...): the names nerve.ops used before it followed keras.ops, kept with
     a warning."""
-    unknown = sorted(set(given) - {"a", "b"})
-    if unknown:
-        raise TypeError(f"ops.matmul: unexpected arguments {unknown}")
     warnings.warn("ops.matmul(a=, b=) is deprecated: use matmul(x1, x2) as keras.ops does",
                   DeprecationWarning, stacklevel=3)
-    return given.get("a", x1), given.get("b", x2)
+    return (x1 if a is _UNSET else a), (x2 if b is _UNSET else b)
 
 
 def dot(x1, x2):
