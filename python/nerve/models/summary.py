@@ -1,6 +1,30 @@
 """model.summary() in Keras's layout: a row per layer with its output shape and parameter
 count, a "Connected to" column for graphs that are not a plain chain, then the totals."""
+import sys
+
 import numpy as np
+
+from .._progress import can_encode
+
+# Keras's box drawing, and the plain characters for a stream that cannot encode it (ASCII,
+# cp1252 consoles).
+_BOX, _PLAIN = "┏━┳┓┃┡╇┩├─┼┤│└┴┘", "+=++|++++-++|+++"
+
+
+def print_summary(model, line_length=None, print_fn=None):
+    """summary(): to print_fn, else to sys.stdout in characters it can encode (nothing
+    without a sys.stdout: pythonw, some services)."""
+    lines = summary_lines(model, line_length)
+    if print_fn is None:
+        stream = sys.stdout
+        if stream is None:
+            return
+        if not can_encode(stream, _BOX):
+            plain = str.maketrans(_BOX, _PLAIN)
+            lines = [line.translate(plain) for line in lines]
+        print_fn = print
+    for line in lines:
+        print_fn(line)
 
 
 def _memory(count, itemsize):
