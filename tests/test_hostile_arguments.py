@@ -191,6 +191,10 @@ def test_build_refuses_shapes_that_are_not_positive_ints(shape):
     (lambda: layers.Conv2D(False, 3), "filters"),
     (lambda: layers.Conv1D(2, 2**63), "kernel_size"),
     (lambda: layers.MaxPooling2D(pool_size=(2, 2**63)), "pool_size"),
+    (lambda: layers.Dense(2, input_dim=2**63), "input_shape"),
+    (lambda: layers.Dense(2, input_shape=(True,)), "input_shape"),
+    (lambda: nerve.Input((2**63,)), "input_shape"),
+    (lambda: layers.Reshape((2**63, -1)), "target_shape"),
 ])
 def test_layer_sizes_are_ints_checked_at_construction(make, name):
     with pytest.raises(ValueError, match=f"{name}:? expected a"):

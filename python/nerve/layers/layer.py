@@ -45,8 +45,7 @@ def _int_tuple(value, smallest):
         shape = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
     except TypeError:
         return None
-    if all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= smallest
-           for d in shape):
+    if all(utils.is_count(d, smallest, utils.LARGEST_DIMENSION) for d in shape):
         return tuple(int(d) for d in shape)
     return None
 
