@@ -134,6 +134,7 @@ def test_schedules_check_every_argument_when_made(make, name):
 def test_valid_schedules_still_train_and_round_trip():
     for schedule in (schedules.ExponentialDecay(0.1, 2, 0.5, staircase=True),
                      schedules.InverseTimeDecay(0.1, np.int64(2), 0.5),
+                     schedules.PolynomialDecay(0.1, 4.0),  # Keras code writes decay_steps=1e4
                      schedules.CosineDecay(0.1, 4, alpha=0.1, warmup_target=0.2, warmup_steps=2),
                      schedules.PolynomialDecay(0.1, 4, power=2.0),
                      schedules.PiecewiseConstantDecay([2, 4], [0.1, 0.05, 0.01])):

@@ -33,6 +33,13 @@ def _decay_fraction(step, decay_steps, staircase):
     return math.floor(fraction) if staircase else fraction
 
 
+def _decay_steps(value):
+    """An int >= 1; a whole float too (Keras code writes decay_steps=1e4), not 2.5 or True."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return utils.count_argument(value, "decay_steps", 1)
+
+
 def _flag(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, received {value!r}")
@@ -45,7 +52,7 @@ class ExponentialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
         self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = utils.count_argument(decay_steps, "decay_steps", 1)
+        self.decay_steps = _decay_steps(decay_steps)
         self.decay_rate = _number(decay_rate, "decay_rate", lambda v: v > 0, "a finite number > 0")
         self.staircase, self.name = _flag(staircase, "staircase"), name
 
@@ -97,7 +104,7 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
                  name="PolynomialDecay"):
         self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = utils.count_argument(decay_steps, "decay_steps", 1)
+        self.decay_steps = _decay_steps(decay_steps)
         self.end_learning_rate = _number(end_learning_rate, "end_learning_rate")
         # power > 0: 0 ** power at the end of the decay is a ZeroDivisionError otherwise
         self.power = _number(power, "power", lambda v: v > 0, "a finite number > 0")
@@ -118,7 +125,7 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
         self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = utils.count_argument(decay_steps, "decay_steps", 1)
+        self.decay_steps = _decay_steps(decay_steps)
         self.alpha = _number(alpha, "alpha", lambda v: 0 <= v <= 1, "a number in [0, 1]")
         self.name = name
         self.warmup_target = (None if warmup_target is None
