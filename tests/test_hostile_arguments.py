@@ -260,6 +260,13 @@ def test_matmul_of_mismatched_shapes_names_x2_without_allocating(a_shape, b_shap
         ops.matmul(nerve.Input(a_shape[1:]), b) if len(a_shape) > 1 else ops.matmul(a, b)
 
 
+@pytest.mark.parametrize("make", [lambda: ops.ones((True, 3)), lambda: ops.zeros((2, False)),
+                                  lambda: ops.reshape(np.ones(3), (True, 3))])
+def test_op_shapes_take_no_bools(make):
+    with pytest.raises(TypeError, match="expected a tuple of ints, received"):
+        make()
+
+
 def test_an_op_error_gives_a_lists_shape_not_its_values():
     with pytest.raises(ValueError) as error:
         ops.matmul(np.ones((1000, 3)).tolist(), np.ones((4, 2)))

@@ -109,3 +109,14 @@ def test_a_unicode_stream_still_gets_keras_box_drawing(capsys):
     trained_model().summary()
     text = capsys.readouterr().out
     assert "┏━" in text and "│ dense" in text and "+=" not in text
+
+
+def test_a_name_the_stream_cannot_encode_is_shown_with_question_marks(monkeypatch):
+    model = nerve.Sequential([layers.Dense(1, input_dim=2, name="schicht_\u00fc")],
+                             name="mod\u00e8le")
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    model.summary()
+    sys.stdout.flush()
+    text = raw.getvalue().decode("ascii")
+    assert 'Model: "mod?le"' in text and "| schicht_? (Dense)" in text

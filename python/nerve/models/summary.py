@@ -19,9 +19,8 @@ def print_summary(model, line_length=None, print_fn=None):
         stream = sys.stdout
         if stream is None:
             return
-        if not can_encode(stream, _BOX):
-            plain = str.maketrans(_BOX, _PLAIN)
-            lines = [line.translate(plain) for line in lines]
+        if not can_encode(stream, "".join(lines)):
+            lines = _encodable(lines, getattr(stream, "encoding", None) or "utf-8")
         print_fn = print
     for line in lines:
         print_fn(line)
@@ -55,6 +54,16 @@ def layer_rows(model):
     if all(sources is None for _, sources in rows):
         return [cells for cells, _ in rows], None
     return [cells for cells, _ in rows], [sources or [] for _, sources in rows]
+
+
+def _encodable(lines, encoding):
+    """The lines in plain characters, and '?' for what else `encoding` lacks (a name)."""
+    plain = str.maketrans(_BOX, _PLAIN)
+    try:
+        return [line.translate(plain).encode(encoding, "replace").decode(encoding)
+                for line in lines]
+    except LookupError:  # an encoding Python does not know: only the box drawing goes
+        return [line.translate(plain) for line in lines]
 
 
 def summary_lines(model, line_length=None):
