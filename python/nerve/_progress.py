@@ -27,9 +27,12 @@ def is_live(stream):
 
 
 def print_message(text):
-    """Print a callback's message on its own line, even while a bar is being redrawn."""
+    """Print a callback's message on its own line, even while a bar is being redrawn; nothing
+    when there is no sys.stdout (pythonw, some services)."""
     global _unfinished_line_stream
     stream = sys.stdout
+    if stream is None:
+        return
     if _unfinished_line_stream is stream:
         stream.write("\n")
         _unfinished_line_stream = None
@@ -68,13 +71,18 @@ def format_metrics(logs):
     return "".join(f" - {name}: {format_value(value)}" for name, value in (logs or {}).items())
 
 
+def can_encode(stream, text):
+    """Whether `stream` can write `text`: an ASCII or cp1252 console cannot write box drawing."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
 def _bar_char(stream):
     """'━' as Keras draws it, or '=' where the stream cannot encode it (e.g. an ASCII locale)."""
-    try:
-        "━".encode(getattr(stream, "encoding", None) or "utf-8")
-        return "━"
-    except (UnicodeEncodeError, LookupError):
-        return "="
+    return "━" if can_encode(stream, "━") else "="
 
 
 class ProgressBar:
@@ -186,5 +194,7 @@ class ProgressBar:
         return line[: len(line) - (visible - columns)], columns
 
     def _write(self, text):
+        if self.stream is None:  # no sys.stdout (pythonw, some services): nothing to show
+            return
         self.stream.write(text)
         self.stream.flush()

@@ -137,6 +137,18 @@ def _batch_dispatcher(callbacks, hook):
     return dispatch
 
 
+def _callback_list(callbacks):
+    """fit's `callbacks` as a new list: None, one Callback (as Keras flattens it) or a list."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if isinstance(callbacks, (str, bytes, dict)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks: expected a list of nerve.callbacks.Callback, received "
+                        f"{type(callbacks).__name__}")
+    return list(callbacks)
+
+
 class CallbackList(Callback):
     """Runs a list of callbacks as one; `fit`/`evaluate`/`predict` create it.
 
@@ -147,7 +159,7 @@ class CallbackList(Callback):
     def __init__(self, callbacks=None, *, model=None, add_history=False, add_progbar=False,
                  verbose=1, epochs=1, steps=None):
         super().__init__()
-        self.callbacks = list(callbacks or [])
+        self.callbacks = _callback_list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError("callbacks: expected instances of nerve.callbacks.Callback, "

@@ -20,7 +20,9 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules
 # ---- learning-rate schedules ----------------------------------------------------------------
 
 class LearningRateSchedule(utils.Configurable):
-    """Called with the optimizer's iteration count (0 for the first step), returns the rate."""
+    """Called with the optimizer's iteration count (0 for the first step), returns the rate.
+    The built-in ones check every argument when made, rates as a plain rate is checked
+    (finite, >= 0: a negative one would train uphill), so none fails or misleads mid-fit."""
 
     def __call__(self, step):
         raise NotImplementedError
@@ -31,15 +33,28 @@ def _decay_fraction(step, decay_steps, staircase):
     return math.floor(fraction) if staircase else fraction
 
 
+def _decay_steps(value):
+    """An int >= 1; a whole float too (Keras code writes decay_steps=1e4), not 2.5 or True."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return utils.count_argument(value, "decay_steps", 1)
+
+
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, received {value!r}")
+    return bool(value)
+
+
 class ExponentialDecay(LearningRateSchedule):
     _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
-        if not decay_steps > 0:
-            raise ValueError(f"decay_steps: expected a number > 0, received {decay_steps!r}")
-        self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), decay_steps
-        self.decay_rate, self.staircase, self.name = float(decay_rate), bool(staircase), name
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _decay_steps(decay_steps)
+        self.decay_rate = _number(decay_rate, "decay_rate", lambda v: v > 0, "a finite number > 0")
+        self.staircase, self.name = _flag(staircase, "staircase"), name
 
     def __call__(self, step):
         fraction = _decay_fraction(step, self.decay_steps, self.staircase)
@@ -64,10 +79,17 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     _config_keys = ("boundaries", "values", "name")
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        boundaries, values = list(boundaries), list(values)
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"values: expected len(boundaries) + 1 = {len(boundaries) + 1} "
                              f"values, received {len(values)}")
-        self.boundaries, self.values, self.name = list(boundaries), [float(v) for v in values], name
+        bounds = [_number(b, f"boundaries[{i}]", lambda v: True, "a finite number")
+                  for i, b in enumerate(boundaries)]
+        if any(later <= earlier for earlier, later in zip(bounds, bounds[1:])):
+            raise ValueError(f"boundaries: expected increasing step counts, received "
+                             f"{boundaries!r}")
+        self.boundaries, self.name = boundaries, name
+        self.values = [_number(v, f"values[{i}]") for i, v in enumerate(values)]
 
     def __call__(self, step):
         for boundary, value in zip(self.boundaries, self.values):
@@ -81,8 +103,12 @@ class PolynomialDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
                  name="PolynomialDecay"):
-        self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), decay_steps
-        self.end_learning_rate, self.power, self.name = float(end_learning_rate), power, name
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _decay_steps(decay_steps)
+        self.end_learning_rate = _number(end_learning_rate, "end_learning_rate")
+        # power > 0: 0 ** power at the end of the decay is a ZeroDivisionError otherwise
+        self.power = _number(power, "power", lambda v: v > 0, "a finite number > 0")
+        self.name = name
 
     def __call__(self, step):
         remaining = 1 - min(step, self.decay_steps) / self.decay_steps
@@ -98,11 +124,13 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
-        if not decay_steps > 0:
-            raise ValueError(f"decay_steps: expected a number > 0, received {decay_steps!r}")
-        self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), decay_steps
-        self.alpha, self.name = float(alpha), name
-        self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _decay_steps(decay_steps)
+        self.alpha = _number(alpha, "alpha", lambda v: 0 <= v <= 1, "a number in [0, 1]")
+        self.name = name
+        self.warmup_target = (None if warmup_target is None
+                              else _number(warmup_target, "warmup_target"))
+        self.warmup_steps = utils.count_argument(warmup_steps, "warmup_steps", 0)
 
     def __call__(self, step):
         peak = self.initial_learning_rate if self.warmup_target is None else self.warmup_target
@@ -322,9 +350,7 @@ class Adam(Optimizer):
         self.beta_1 = _number(beta_1, "beta_1", *in_unit)
         self.beta_2 = _number(beta_2, "beta_2", *in_unit)
         self.epsilon = _number(epsilon, "epsilon")
-        if not isinstance(amsgrad, (bool, np.bool_)):
-            raise TypeError(f"amsgrad: expected True or False, received {amsgrad!r}")
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = _flag(amsgrad, "amsgrad")
 
     def _slot_names(self):
         # AMSGrad keeps the running maximum of the velocity (Keras's "velocity_hat").

@@ -3,6 +3,7 @@
     nerve.utils.set_random_seed(42)   # weight init, dropout and shuffling become repeatable
     nerve.utils.set_floatx("float64") # layers created afterwards compute in float64
 """
+import numbers
 import operator
 import random
 import re
@@ -60,6 +61,33 @@ def standardize_dtype(dtype, integers=False):
     if name not in allowed:
         raise ValueError(f"dtype: expected one of {', '.join(allowed)}, received {dtype!r}")
     return name
+
+
+# The longest axis NumPy can hold as float64 (its arrays are at most intp's max bytes): a
+# layer size beyond it can never be built, so constructors refuse it at once.
+LARGEST_DIMENSION = np.iinfo(np.intp).max // 8
+
+
+def is_count(value, minimum, maximum=None):
+    """Whether value is an int in [minimum, maximum]: bools are not ints here (Dense(True) is
+    a mistake), NumPy's integers are."""
+    return (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral)
+            and value >= minimum and (maximum is None or value <= maximum))
+
+
+def count_argument(value, name, minimum):
+    """value as an int >= minimum; ValueError naming the argument otherwise."""
+    if not is_count(value, minimum):
+        raise ValueError(f"{name}: expected an int >= {minimum}, received {value!r}")
+    return int(value)
+
+
+def size_argument(value, name):
+    """A layer's size (units, input_dim, ...): an int in [1, LARGEST_DIMENSION]."""
+    if not is_count(value, 1, LARGEST_DIMENSION):
+        raise ValueError(f"{name}: expected a positive int (at most {LARGEST_DIMENSION}), "
+                         f"received {value!r}")
+    return int(value)
 
 
 def to_categorical(y, num_classes=None):

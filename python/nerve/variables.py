@@ -142,7 +142,8 @@ def checked_weights(weights, shapes, owner):
         if array.shape != tuple(shape):
             raise ValueError(f"weights[{i}]: {owner} expects shape {tuple(shape)}, received "
                              f"{array.shape}")
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-            raise TypeError(f"weights[{i}]: expected real numbers, received dtype {array.dtype}")
+        if array.dtype.kind not in "iuf":  # timedelta64 counts as a NumPy integer: not here
+            raise TypeError(f"weights[{i}]: expected a float or int array (real numbers), "
+                            f"received dtype {array.dtype}")
         arrays.append(array)
     return arrays

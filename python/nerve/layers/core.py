@@ -93,9 +93,7 @@ class Dense(KernelLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(units, (int, np.integer)) and units > 0):
-            raise ValueError(f"units: expected a positive int, received {units!r}")
-        self.units = int(units)
+        self.units = utils.size_argument(units, "units")
         self.activation = activations.get(activation)
         self._activation_name, self._alpha = activations.kernel_args(self.activation)
         self._weight_options(use_bias, kernel_initializer, bias_initializer, kernel_regularizer,

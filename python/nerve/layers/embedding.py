@@ -6,7 +6,6 @@ floats given to fit / predict / the layer are converted (token ids are often loa
 a symbolic float tensor is a TypeError (Keras would truncate 2.7 to 2 silently). An index
 outside [0, input_dim) is a ValueError before the step writes anything.
 """
-import numbers
 import warnings
 
 import numpy as np
@@ -15,12 +14,6 @@ from .. import constraints, initializers, regularizers, utils
 from .layer import Layer
 
 __all__ = ["Embedding"]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}: expected a positive int, received {value!r}")
-    return int(value)
 
 
 class Embedding(Layer):
@@ -35,8 +28,8 @@ class Embedding(Layer):
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
                           stacklevel=2)  # Keras 3's words
         super().__init__(**kwargs)
-        self.input_dim = _positive_int(input_dim, "input_dim")
-        self.output_dim = _positive_int(output_dim, "output_dim")
+        self.input_dim = utils.size_argument(input_dim, "input_dim")
+        self.output_dim = utils.size_argument(output_dim, "output_dim")
         if mask_zero:
             raise ValueError("mask_zero: expected False (nerve has no masking yet: padding "
                              "index 0 is embedded like any other)")

@@ -23,7 +23,7 @@ from ..graph.plan import Plan
 from ..ops.core import tracing
 from ..variables import Variable, checked_weights
 
-__all__ = ["Layer", "unique_name", "IntegerInputsExpected"]
+__all__ = ["Layer", "unique_name", "IntegerInputsExpected", "batch_shape"]
 
 _name_counts = collections.Counter()
 
@@ -45,9 +45,22 @@ def _int_tuple(value, smallest):
         shape = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
     except TypeError:
         return None
-    if all(isinstance(d, (int, np.integer)) and d >= smallest for d in shape):
+    if all(utils.is_count(d, smallest, utils.LARGEST_DIMENSION) for d in shape):
         return tuple(int(d) for d in shape)
     return None
+
+
+def batch_shape(value, name="input_shape"):
+    """(None, ...) from a shape whose first (batch) entry is ignored and whose others are
+    ints >= 1: 2.5 is refused, not truncated to 2."""
+    try:
+        dims = _int_tuple(tuple(value)[1:], 1)
+    except TypeError:
+        dims = None
+    if dims is None:
+        raise ValueError(f"{name}: expected a shape of ints >= 1 such as (None, 8), received "
+                         f"{value!r}")
+    return (None,) + dims
 
 
 def shape_tuple(value, name):

@@ -4,10 +4,10 @@ Reshape is a view of its input, as Flatten: it costs nothing. Permute copies its
 transposed into a buffer, and its gradient is the inverse transpose.
 """
 import math
-import numbers
 
 import numpy as np
 
+from ..utils import LARGEST_DIMENSION, is_count
 from .layer import Layer
 
 __all__ = ["Reshape", "Permute"]
@@ -18,7 +18,7 @@ def _int_entries(value, name, layer):
         entries = tuple(value)
     except TypeError:
         entries = None
-    if entries is None or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+    if entries is None or not all(is_count(d, -LARGEST_DIMENSION, LARGEST_DIMENSION)
                                   for d in entries):
         raise ValueError(f"{layer}: {name} expected a tuple of ints, received {value!r}")
     return tuple(int(d) for d in entries)

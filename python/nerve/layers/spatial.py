@@ -6,21 +6,24 @@ one more after).
 """
 import numbers
 
+from ..utils import LARGEST_DIMENSION, is_count
+
 __all__ = ["int_tuple", "padding_arg", "data_format_arg", "output_length", "padding_amounts",
            "spatial_axes", "require_rank"]
 
 
 def int_tuple(value, rank, name, layer, smallest=1):
     """`value` (an int, or a sequence of `rank` ints >= smallest) as a tuple of `rank` ints."""
-    items = (value,) * rank if _is_int(value) else value
+    items = (value,) * rank if isinstance(value, numbers.Integral) else value
     try:
         items = tuple(items)
     except TypeError:
         items = None
-    if items is None or len(items) != rank or not all(_is_int(v) and v >= smallest
+    if items is None or len(items) != rank or not all(is_count(v, smallest, LARGEST_DIMENSION)
                                                       for v in items):
-        raise ValueError(f"{layer}: {name} expected an int >= {smallest} or a tuple of {rank} "
-                         f"such ints, received {value!r}")
+        raise ValueError(f"{layer}: {name} expected an int >= {smallest} (at most "
+                         f"{LARGEST_DIMENSION}) or a tuple of {rank} such ints, received "
+                         f"{value!r}")
     return tuple(int(v) for v in items)
 
 
@@ -75,7 +78,3 @@ def padding_amounts(length, kernel, stride, dilation, padding):
     total = max((output_length(length, kernel, stride, dilation, padding) - 1) * stride + span
                 - length, 0)
     return total // 2, total - total // 2
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -7,11 +7,28 @@ output `<name>_loss` (unweighted) and `<name>_<metric>`. The per-output settings
 the model knows its outputs (at compile when built, else at the first fit or evaluate).
 """
 import numbers
+import weakref
 
 import numpy as np
 
 from .. import losses, optimizers, registration
 from .. import metrics as metrics_module
+
+
+# optimizer -> weakref to the model it trains: its slots hold that model's state, so a second
+# model must not share it (Keras refuses at its first step; nerve at compile, before any).
+_OPTIMIZER_MODELS = weakref.WeakKeyDictionary()
+
+
+def _claim(optimizer, model):
+    other = _OPTIMIZER_MODELS.get(optimizer)
+    other = other() if other is not None else None
+    if other is not None and other is not model and other.optimizer is optimizer:
+        raise ValueError(f"optimizer: this {type(optimizer).__name__} already trains model "
+                         f"{other.name!r} (its state holds that model's variables); an "
+                         f"optimizer can only be used with the variables it was built for: "
+                         f"create a new optimizer instance for {model.name!r}")
+    _OPTIMIZER_MODELS[optimizer] = weakref.ref(model)
 
 
 def _is_function(value):
@@ -97,6 +114,7 @@ class Compiling:
         or objects; per output as a list or a dict for a model with several outputs);
         weighted_metrics are weighted by sample_weight / class_weight, metrics are not."""
         optimizer = optimizers.get(optimizer)
+        _claim(optimizer, self)
         single_loss = lambda v: v is None or not isinstance(v, (list, tuple, dict)) \
             or _is_loss_config(v)  # noqa: E731
         if single_loss(loss):

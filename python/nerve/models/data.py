@@ -1,6 +1,7 @@
 """Input checks for fit / evaluate / predict: every argument is validated and converted
 before a model changes."""
 import math
+import numbers
 
 import numpy as np
 
@@ -95,10 +96,11 @@ def as_custom_targets(y, sample_shape, rows, dtype, name="y"):
 
 
 def as_sample_weights(sample_weight, class_weight, y, rows, dtype, name="sample_weight"):
-    """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None."""
+    """Per-sample weights (rows,) from sample_weight times class_weight[class of y], or None.
+    Every weight must fit dtype: 1e39 would become inf in a float32 model."""
     if sample_weight is None and class_weight is None:
         return None
-    weights = np.ones(rows)
+    weights, largest = np.ones(rows), float(np.finfo(dtype).max)
     if sample_weight is not None:
         given = _as_numeric(sample_weight, name)
         if given.ndim == 2 and given.shape[1] == 1:
@@ -108,13 +110,25 @@ def as_sample_weights(sample_weight, class_weight, y, rows, dtype, name="sample_
         _require_finite(given, name)
         if (given < 0).any():
             raise ValueError(f"{name}: expected weights >= 0, received a negative weight")
+        _require_fits(given, largest, dtype, name)
         weights *= given
     if class_weight is not None:
-        weights *= _class_weights(class_weight, y)
+        with np.errstate(over="ignore"):  # a product past float64's range is inf, told below
+            weights *= _class_weights(class_weight, y, largest, dtype)
+        what = "class_weight" if sample_weight is None else f"{name} times class_weight"
+        _require_fits(weights, largest, dtype, what)
     return np.ascontiguousarray(weights, dtype=dtype)
 
 
-def _class_weights(class_weight, y):
+def _require_fits(weights, largest, dtype, name):
+    if weights.size and not float(weights.max()) <= largest:
+        raise ValueError(f"{name}: expected weights up to {largest:g} (the largest {dtype} "
+                         f"number), received {float(weights.max()):g}")
+
+
+def _class_weights(class_weight, y, largest, dtype):
+    """class_weight[class of each row of y]; a class is the label itself (any integer, -1
+    included, as Keras looks it up), the rounded value of one output, or the argmax."""
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight: expected a dict {{class: weight}}, received "
                         f"{type(class_weight).__name__}")
@@ -124,18 +138,30 @@ def _class_weights(class_weight, y):
         classes = np.round(y[:, 0]).astype(np.int64)
     else:
         classes = y.argmax(axis=1)
-    table = {int(k): float(v) for k, v in class_weight.items()}
-    missing = sorted(set(np.unique(classes).tolist()) - set(table))
+    table = {_class_key(k): _class_value(k, v) for k, v in class_weight.items()}
+    present, rows_class = np.unique(classes, return_inverse=True)
+    missing = sorted(set(present.tolist()) - set(table))
     if missing:
         raise ValueError(f"class_weight: expected a weight for every class in y, missing "
                          f"{missing}")
-    if any(not np.isfinite(v) or v < 0 for v in table.values()):
-        raise ValueError("class_weight: expected finite weights >= 0")
-    lookup = np.zeros(max(table) + 1 if table else 0)
-    for k, v in table.items():
-        if k >= 0:
-            lookup[k] = v
-    return lookup[classes]
+    values = np.array([table[c] for c in present.tolist()], dtype=np.float64)
+    _require_fits(values, largest, dtype, "class_weight")
+    return values[rows_class.reshape(-1)]
+
+
+def _class_key(key):
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral):
+        raise ValueError(f"class_weight: expected int class labels as keys, received "
+                         f"{key!r} ({type(key).__name__})")
+    return int(key)
+
+
+def _class_value(key, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"class_weight: expected finite weights >= 0, received {value!r} for "
+                         f"class {key!r}")
+    return float(value)
 
 
 def _samples(y, rows, name):

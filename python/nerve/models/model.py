@@ -25,8 +25,8 @@ from .. import registration
 from ..graph import (Graph, SymbolicTensor, flatten, is_symbolic, pack_like, source_tensor,
                      structure_of)
 from ..layers.core import InputLayer
-from ..layers.layer import IntegerInputsExpected, Layer
-from .summary import summary_lines
+from ..layers.layer import IntegerInputsExpected, Layer, batch_shape
+from .summary import print_summary
 from .trainer import Trainer
 
 
@@ -118,11 +118,7 @@ class Model(Trainer, Layer):
         if input_shape is None:
             raise ValueError(f"{self.name}: build() needs an input shape such as (None, 8)")
         shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-        try:
-            shapes = [(None,) + tuple(int(d) for d in tuple(s)[1:]) for s in shapes]
-        except (TypeError, ValueError):
-            raise ValueError(f"input_shape: expected a shape such as (None, 8), received "
-                             f"{input_shape!r}") from None
+        shapes = [batch_shape(s) for s in shapes]
         dtypes = _dtypes or [self.dtype] * len(shapes)
         sources = [source_tensor(s, d) for s, d in zip(shapes, dtypes)]
         structure = [None] * len(sources) if isinstance(input_shape, list) else None
@@ -282,8 +278,7 @@ class Model(Trainer, Layer):
     # ---- summary ------------------------------------------------------------------------------
     def summary(self, line_length=None, print_fn=None):
         """Print the layers, their output shapes and parameter counts, in Keras's layout."""
-        for line in summary_lines(self, line_length):
-            (print_fn or print)(line)
+        print_summary(self, line_length, print_fn)
 
     def _summary_entries(self):
         """(layer, output shape, sources or None) per row of summary()."""

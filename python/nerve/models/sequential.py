@@ -12,7 +12,7 @@ from ..graph import SymbolicTensor
 from ..layers import deserialize as deserialize_layer
 from ..layers import serialize as serialize_layer
 from ..layers.core import InputLayer
-from ..layers.layer import Layer
+from ..layers.layer import Layer, batch_shape
 from .model import Model
 
 __all__ = ["Sequential"]
@@ -56,12 +56,30 @@ class Sequential(Model):
             input_shape = (None,) + layer._input_shape_arg
         if input_shape is not None:
             _chain_shape(input_shape, self._layers + [layer])  # raises before any change
-        if input_shape is not None and self._input is None:
-            self._input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(layer))
-        self._layers.append(layer)
-        self.dtype = self._layers[0].dtype
-        if input_shape is not None:
-            self.build(input_shape)
+        saved = self._saved_state(layer)
+        try:
+            if input_shape is not None and self._input is None:
+                self._input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(layer))
+            self._layers.append(layer)
+            self.dtype = self._layers[0].dtype
+            if input_shape is not None:
+                self.build(input_shape)
+        except BaseException:  # the layer's build failed (MemoryError, its initializer): undo
+            self._restore_state(saved)
+            raise
+
+    def _saved_state(self, new_layer):
+        """What add() changes: the model's attributes, its layer list and the layers' nodes."""
+        nodes = [(layer, list(layer._inbound_nodes)) for layer in self._layers + [new_layer]]
+        return dict(self.__dict__), list(self._layers), nodes
+
+    def _restore_state(self, saved):
+        attributes, layers, nodes = saved
+        self.__dict__.clear()
+        self.__dict__.update(attributes)
+        self._layers[:] = layers
+        for layer, inbound in nodes:
+            layer._inbound_nodes[:] = inbound
 
     def pop(self):
         """Remove the last layer."""
@@ -95,11 +113,7 @@ class Sequential(Model):
             input_shape = self.input_shape
         if not self._layers:
             raise ValueError("build: the model has no layers; add some first")
-        try:
-            input_shape = (None,) + tuple(int(d) for d in tuple(input_shape)[1:])
-        except (TypeError, ValueError):
-            raise ValueError(f"input_shape: expected a shape such as (None, 8), received "
-                             f"{input_shape!r}") from None
+        input_shape = batch_shape(input_shape)
         known = self._input_shape_known()
         if known is not None and known != input_shape:
             raise ValueError(f"input_shape: the model takes inputs of shape {known}, received "

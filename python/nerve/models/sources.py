@@ -21,18 +21,13 @@ import warnings
 import numpy as np
 
 from .. import utils
+from ..utils import count_argument
 from .data import as_inputs, as_sample_weights, as_targets
 from .steps import Running, batches
 
 _END = object()
 _WINDOW_BYTES = 16 << 20  # a stream's window: 16 batches, or fewer past this many input bytes
 _WINDOW_BATCHES = 16
-
-
-def count_argument(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, received {value!r}")
-    return int(value)
 
 
 def is_stream(x):
@@ -324,6 +319,8 @@ def feed(model, x, y, sample_weight, class_weight, batch_size, steps, shuffle, m
     """The feed for x (arrays, a generator or a PyDataset), every argument checked."""
     steps = None if steps is None else count_argument(steps, steps_name, 1)
     if is_stream(x):
+        if batch_size is not None:  # a stream's batches have their own size, yet no garbage
+            count_argument(batch_size, "batch_size", 1)
         for value, name in ((y, names[1]), (sample_weight, names[2])):
             if value is not None:
                 raise ValueError(f"{name}: expected None when x is a generator or a PyDataset "
@@ -340,7 +337,9 @@ def feed(model, x, y, sample_weight, class_weight, batch_size, steps, shuffle, m
 def fit_feeds(model, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch,
               validation_split, validation_data, validation_steps, validation_batch_size):
     """(training feed, validation feed or None) for fit's arguments."""
-    val_batch = batch_size if validation_batch_size is None else validation_batch_size
+    # Checked by its own name first: a generator's validation batches ignore it otherwise.
+    val_batch = batch_size if validation_batch_size is None else count_argument(
+        validation_batch_size, "validation_batch_size", 1)
     if validation_data is None and validation_split:
         return _split(model, x, y, sample_weight, class_weight, batch_size, shuffle,
                       steps_per_epoch, validation_split, validation_steps, val_batch)

@@ -1,6 +1,29 @@
 """model.summary() in Keras's layout: a row per layer with its output shape and parameter
 count, a "Connected to" column for graphs that are not a plain chain, then the totals."""
+import sys
+
 import numpy as np
+
+from .._progress import can_encode
+
+# Keras's box drawing, and the plain characters for a stream that cannot encode it (ASCII,
+# cp1252 consoles).
+_BOX, _PLAIN = "┏━┳┓┃┡╇┩├─┼┤│└┴┘", "+=++|++++-++|+++"
+
+
+def print_summary(model, line_length=None, print_fn=None):
+    """summary(): to print_fn, else to sys.stdout in characters it can encode (nothing
+    without a sys.stdout: pythonw, some services)."""
+    lines = summary_lines(model, line_length)
+    if print_fn is None:
+        stream = sys.stdout
+        if stream is None:
+            return
+        if not can_encode(stream, "".join(lines)):
+            lines = _encodable(lines, getattr(stream, "encoding", None) or "utf-8")
+        print_fn = print
+    for line in lines:
+        print_fn(line)
 
 
 def _memory(count, itemsize):
@@ -31,6 +54,16 @@ def layer_rows(model):
     if all(sources is None for _, sources in rows):
         return [cells for cells, _ in rows], None
     return [cells for cells, _ in rows], [sources or [] for _, sources in rows]
+
+
+def _encodable(lines, encoding):
+    """The lines in plain characters, and '?' for what else `encoding` lacks (a name)."""
+    plain = str.maketrans(_BOX, _PLAIN)
+    try:
+        return [line.translate(plain).encode(encoding, "replace").decode(encoding)
+                for line in lines]
+    except LookupError:  # an encoding Python does not know: only the box drawing goes
+        return [line.translate(plain) for line in lines]
 
 
 def summary_lines(model, line_length=None):

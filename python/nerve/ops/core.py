@@ -161,7 +161,16 @@ def _array(value, dtype):
 
 
 def _describe(args):
-    return ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else repr(a) for a in args)
+    """The arguments' shapes (a list's too: its values could fill pages), repr of scalars."""
+    return ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else
+                     _list_shape(a) if isinstance(a, (list, tuple)) else repr(a) for a in args)
+
+
+def _list_shape(value):
+    try:
+        return f"a list of shape {np.shape(value)}"
+    except ValueError:
+        return f"a ragged list of {len(value)}"
 
 
 def _is_symbolic_argument(value):

@@ -25,7 +25,25 @@ def _gemm_ready(*arrays):
             and len({a.dtype for a in arrays}) == 1 and arrays[0].dtype.kind == "f")
 
 
+def _check_matmul_shapes(a_shape, b_shape):
+    """ValueError naming x2 unless the shapes multiply, before NumPy sizes (and may try to
+    allocate) a result: a mismatch is the caller's mistake, not a lack of memory."""
+    if not a_shape or not b_shape:
+        return  # a scalar: NumPy's own error says so
+    inner = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if a_shape[-1] != inner:
+        axis = "its only axis" if len(b_shape) == 1 else "its second-to-last axis"
+        raise ValueError(f"x2: expected {a_shape[-1]} (the last axis of x1) on {axis}, received "
+                         f"shape {tuple(b_shape)}")
+    try:
+        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        raise ValueError(f"x2: expected batch dimensions that broadcast with x1's "
+                         f"{tuple(a_shape[:-2])}, received shape {tuple(b_shape)}") from None
+
+
 def _matmul_compute(a, b):
+    _check_matmul_shapes(a.shape, b.shape)
     if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype.kind == "f":
         return kernels.matmul(a, b)
     return np.matmul(a, b)
@@ -69,11 +87,7 @@ def _lower_matmul_grad(lowering, dys, args, ys, wanted):
 
 
 def _matmul_empty_sums(a, b):
-    if np.ndim(a) and np.ndim(b):
-        inner = np.shape(b)[0] if np.ndim(b) == 1 else np.shape(b)[-2]
-        if np.shape(a)[-1] != inner:
-            raise ValueError(f"the last axis of x1 ({np.shape(a)[-1]}) must match the "
-                             f"second-to-last of x2 ({inner})")
+    _check_matmul_shapes(np.shape(a), np.shape(b))
     return (a[..., :0] if np.ndim(a) else a,
             b[:0] if np.ndim(b) == 1 else b[..., :0, :] if np.ndim(b) else b)
 

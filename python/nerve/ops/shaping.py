@@ -28,9 +28,15 @@ def _view(name, compute):
     return primitive
 
 
+def _dimension(d):
+    if isinstance(d, bool):  # an int to operator.index, a mistake in a shape
+        raise TypeError
+    return -1 if d is None else operator.index(d)
+
+
 def _shape_argument(shape, name="newshape"):
     try:
-        return tuple(-1 if d is None else operator.index(d) for d in (
+        return tuple(_dimension(d) for d in (
             (shape,) if isinstance(shape, (int, np.integer)) else shape))
     except TypeError:
         raise TypeError(f"{name}: expected a tuple of ints, received {shape!r}") from None
