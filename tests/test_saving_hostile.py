@@ -1,5 +1,6 @@
 """Hostile files and paths: what loading refuses before it reads or allocates much, and what a
 save does to the file already at its path (permissions, symlinks, hard links, long names)."""
+import math
 import os
 import subprocess
 import sys
@@ -8,9 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
+import nerve
 from nerve import saving
-from test_saving import (assert_same_weights, bad_file_error, fake_models,  # noqa: F401
-                         real_model_and_data, rewrite, trained_model)
+from test_saving import (FakeSequential, assert_same_weights, bad_file_error,  # noqa: F401
+                         fake_models, real_model_and_data, rewrite, trained_model)
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs, devices, links are POSIX")
 
@@ -229,3 +231,72 @@ def test_bytes_paths_work_as_open_takes_them(tmp_path, fake_models):
 def test_a_path_that_is_no_path_is_a_clear_error(call, path):
     with pytest.raises(TypeError, match="filepath: expected a path"):
         call(path)
+
+
+# --- NaN and infinities in configurations ----------------------------------------------------
+
+NAN, INF = math.nan, math.inf
+L, I, C, M, CB = (nerve.layers, nerve.initializers, nerve.constraints, nerve.metrics,
+                  nerve.callbacks)
+# Constructors that took NaN or an infinity (which their configuration then held, so that a
+# model holding them could not be saved), and the values each must now refuse.
+NON_FINITE_ARGUMENTS = {
+    "ELU alpha": (lambda v: L.ELU(alpha=v), (NAN, INF, -INF)),
+    "LeakyReLU negative_slope": (lambda v: L.LeakyReLU(negative_slope=v), (NAN, INF)),
+    "ReLU negative_slope": (lambda v: L.ReLU(negative_slope=v), (NAN, INF)),
+    "ReLU threshold": (lambda v: L.ReLU(threshold=v), (NAN, INF)),
+    "Rescaling scale": (lambda v: L.Rescaling(v), (NAN, INF, -INF)),
+    "Rescaling offset list": (lambda v: L.Rescaling(1.0, [0.0, v]), (NAN, INF, -INF)),
+    "Normalization mean": (lambda v: L.Normalization(mean=v, variance=1.0), (NAN, INF)),
+    "Normalization variance": (lambda v: L.Normalization(mean=0.0, variance=v), (NAN, INF)),
+    "Constant value": (lambda v: I.Constant(v), (NAN, INF, -INF)),
+    "RandomNormal mean": (lambda v: I.RandomNormal(mean=v), (NAN, INF)),
+    "RandomNormal stddev": (lambda v: I.RandomNormal(stddev=v), (NAN, INF)),
+    "RandomNormal seed": (lambda v: I.RandomNormal(seed=v), (NAN, INF)),
+    "RandomUniform minval": (lambda v: I.RandomUniform(minval=v), (NAN, -INF)),
+    "RandomUniform maxval": (lambda v: I.RandomUniform(maxval=v), (NAN, INF)),
+    "TruncatedNormal stddev": (lambda v: I.TruncatedNormal(stddev=v), (NAN, INF)),
+    "VarianceScaling scale": (lambda v: I.VarianceScaling(scale=v), (NAN, INF)),
+    "GlorotUniform seed": (lambda v: I.GlorotUniform(seed=v), (NAN,)),
+    "MaxNorm max_value": (lambda v: C.MaxNorm(max_value=v), (NAN, INF)),
+    "MaxNorm axis": (lambda v: C.MaxNorm(axis=v), (NAN, INF)),
+    "MinMaxNorm min_value": (lambda v: C.MinMaxNorm(min_value=v), (NAN, -INF)),
+    "MinMaxNorm max_value": (lambda v: C.MinMaxNorm(max_value=v), (NAN, INF)),
+    "MinMaxNorm rate": (lambda v: C.MinMaxNorm(rate=v), (NAN, INF)),
+    "UnitNorm axis": (lambda v: C.UnitNorm(axis=v), (NAN,)),
+    "BinaryAccuracy threshold": (lambda v: M.BinaryAccuracy(threshold=v), (NAN, INF, -INF)),
+    "Precision thresholds": (lambda v: M.Precision(thresholds=v), (NAN, INF)),
+    # Callbacks are not saved, but NaN fails every comparison they make: they never act.
+    "EarlyStopping min_delta": (lambda v: CB.EarlyStopping(min_delta=v), (NAN, INF)),
+    "EarlyStopping patience": (lambda v: CB.EarlyStopping(patience=v), (NAN,)),
+    "EarlyStopping baseline": (lambda v: CB.EarlyStopping(baseline=v), (NAN, INF)),
+    "ReduceLROnPlateau factor": (lambda v: CB.ReduceLROnPlateau(factor=v), (NAN,)),
+    "ReduceLROnPlateau min_lr": (lambda v: CB.ReduceLROnPlateau(min_lr=v), (NAN, INF)),
+    "ReduceLROnPlateau cooldown": (lambda v: CB.ReduceLROnPlateau(cooldown=v), (NAN,)),
+}
+
+
+@pytest.mark.parametrize("make, values", NON_FINITE_ARGUMENTS.values(),
+                         ids=NON_FINITE_ARGUMENTS.keys())
+def test_constructors_refuse_nan_and_meaningless_infinities(make, values):
+    for value in values:
+        with pytest.raises(ValueError, match="expected|Received"):
+            make(value)
+
+
+def test_an_infinite_relu_cap_is_no_cap_and_saves(tmp_path):
+    model = nerve.models.Sequential([nerve.layers.Dense(3, input_dim=4),
+                                     nerve.layers.ReLU(max_value=INF)])
+    assert model.layers[1].get_config()["max_value"] is None
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    loaded = nerve.models.load_model(tmp_path / "m.keras")
+    assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_saving_a_non_finite_configuration_names_the_value_and_the_file(tmp_path):
+    path = tmp_path / "m.keras"
+    with pytest.raises(ValueError) as raised:
+        saving.save_model(FakeSequential(units=(3, NAN)), path)
+    assert str(path) in str(raised.value) and "['units'][1] is nan" in str(raised.value)
+    assert not path.exists() and os.listdir(tmp_path) == []

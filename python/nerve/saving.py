@@ -169,8 +169,28 @@ def _write(filepath, format_name, header, groups):
     header = {"format": format_name, "format_version": FORMAT_VERSION,
               "nerve_version": __version__, **header,
               "arrays": {group: len(values) for group, values in groups.items()}}
-    header_bytes = json.dumps(header, indent=1, allow_nan=False).encode("utf-8")
+    try:
+        header_bytes = json.dumps(header, indent=1, allow_nan=False).encode("utf-8")
+    except ValueError:
+        where = _non_finite(header)
+        if where is None:
+            raise
+        raise ValueError(f"cannot save to {filepath!r}: {where}, and a nerve file (strict "
+                         f"JSON) holds only finite numbers") from None
     _atomic_files.write(filepath, lambda file: _write_zip(file, header_bytes, arrays))
+
+
+def _non_finite(value, where="the header"):
+    """Where in `value` (dicts and lists) a NaN or an infinity lies, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}"
+    items = value.items() if isinstance(value, dict) \
+        else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite(item, f"{where}[{key!r}]")
+        if found is not None:
+            return found
+    return None
 
 
 def _numeric_array(array, what):
