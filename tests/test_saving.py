@@ -402,10 +402,11 @@ def test_a_save_killed_at_random_moments_leaves_a_complete_file(tmp_path):
 def test_only_the_temporary_files_of_dead_saves_are_removed(tmp_path):
     fcntl = pytest.importorskip("fcntl")  # without locks (Windows) nothing is removed
     path = tmp_path / "m.keras"
-    abandoned = tmp_path / ".m.keras.0123abcd.tmp"  # a killed save's: data, no lock
-    in_progress = tmp_path / ".m.keras.89abcdef.tmp"  # locked by a save still writing
-    just_created = tmp_path / ".m.keras.4567cdef.tmp"  # empty: a save about to lock it
-    others = [tmp_path / ".other.keras.0123abcd.tmp", tmp_path / "m.keras.0123abcd.tmp"]
+    abandoned = tmp_path / ".nrv0123abcd.tmp"  # a killed save's: data, no lock
+    in_progress = tmp_path / ".nrv89abcdef.tmp"  # locked by a save still writing
+    just_created = tmp_path / ".nrv4567cdef.tmp"  # empty: a save about to lock it
+    others = [tmp_path / ".m.keras.0123abcd.tmp", tmp_path / "nrv0123abcd.tmp",
+              tmp_path / ".nrv0123abcd.tmp.keras"]  # not nerve's temporary names
     for file in [abandoned, in_progress, *others]:
         file.write_bytes(b"PK partial")
     just_created.touch()

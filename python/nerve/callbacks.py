@@ -299,6 +299,16 @@ class ProgbarLogger(Callback):
         self._finish(None)
 
 
+def _number(value, name, owner, finite=False):
+    """`value`, a number that is not NaN (which no comparison would ever pass); infinite only
+    where that means something (patience=inf: wait forever) unless `finite`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) \
+            or (finite and math.isinf(value)):
+        expected = "a finite number" if finite else "a number (not NaN)"
+        raise ValueError(f"{owner}: {name} expected {expected}, received {value!r}")
+    return value
+
+
 class _Monitor:
     """The monitored quantity of EarlyStopping & co.: reads it from the logs and compares."""
 
@@ -312,7 +322,7 @@ class _Monitor:
             mode = "max" if any(word in name for word in _HIGHER_IS_BETTER) else "min"
         self.monitor, self.owner = monitor, owner
         self.higher_is_better = mode == "max"
-        self.min_delta = abs(min_delta)
+        self.min_delta = abs(_number(min_delta, "min_delta", owner, finite=True))
 
     @property
     def worst(self):
@@ -347,8 +357,12 @@ class EarlyStopping(Callback):
         super().__init__()
         self._monitor = _Monitor(monitor, mode, min_delta, "Early stopping")
         self.monitor, self.min_delta = monitor, self._monitor.min_delta
-        self.patience, self.verbose, self.baseline = patience, verbose, baseline
-        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+        self.patience = _number(patience, "patience", "EarlyStopping")
+        self.verbose = verbose
+        self.baseline = None if baseline is None else _number(baseline, "baseline",
+                                                               "EarlyStopping", finite=True)
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = _number(start_from_epoch, "start_from_epoch", "EarlyStopping")
         self.on_train_begin()
 
     def on_train_begin(self, logs=None):
@@ -522,12 +536,15 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0):
         super().__init__()
-        if factor >= 1.0:
+        if not factor < 1.0:  # (NaN too)
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
                              f"Received factor={factor}")
         self._monitor = _Monitor(monitor, mode, min_delta, "Learning rate reduction")
-        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
-        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+        owner = "ReduceLROnPlateau"
+        self.monitor, self.factor, self.verbose = monitor, factor, verbose
+        self.patience = _number(patience, "patience", owner)
+        self.min_delta, self.cooldown = min_delta, _number(cooldown, "cooldown", owner)
+        self.min_lr = _number(min_lr, "min_lr", owner, finite=True)
         self.on_train_begin()
 
     def on_train_begin(self, logs=None):

@@ -1,5 +1,7 @@
 """Weight constraints (keras.constraints): projections applied to a weight after each
 optimizer step. A constraint is any callable w -> projected w (an array of w's shape)."""
+import numbers
+
 import numpy as np
 
 from . import utils
@@ -22,6 +24,15 @@ class NonNeg(Constraint):
         return np.maximum(w, 0)
 
 
+def _axis(axis, owner):
+    """An int or a list of ints: the axes whose slices are the columns normed."""
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                           for a in axes):
+        raise ValueError(f"{owner}: axis expected an int or a list of ints, received {axis!r}")
+    return [int(a) for a in axes] if isinstance(axis, (list, tuple)) else int(axis)
+
+
 def _norms(w, axis):
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
@@ -32,7 +43,8 @@ class MaxNorm(Constraint):
     _config_keys = ("max_value", "axis")
 
     def __init__(self, max_value=2, axis=0):
-        self.max_value, self.axis = float(max_value), axis
+        self.max_value = utils.finite_number(max_value, "MaxNorm: max_value")
+        self.axis = _axis(axis, "MaxNorm")
 
     def __call__(self, w):
         norms = _norms(w, self.axis)
@@ -45,8 +57,10 @@ class MinMaxNorm(Constraint):
     _config_keys = ("min_value", "max_value", "rate", "axis")
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value, self.max_value = float(min_value), float(max_value)
-        self.rate, self.axis = float(rate), axis
+        self.min_value = utils.finite_number(min_value, "MinMaxNorm: min_value")
+        self.max_value = utils.finite_number(max_value, "MinMaxNorm: max_value")
+        self.rate = utils.finite_number(rate, "MinMaxNorm: rate")
+        self.axis = _axis(axis, "MinMaxNorm")
 
     def __call__(self, w):
         norms = _norms(w, self.axis)
@@ -59,7 +73,7 @@ class UnitNorm(Constraint):
     _config_keys = ("axis",)
 
     def __init__(self, axis=0):
-        self.axis = axis
+        self.axis = _axis(axis, "UnitNorm")
 
     def __call__(self, w):
         return w / (_EPSILON + _norms(w, self.axis))

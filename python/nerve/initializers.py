@@ -4,6 +4,7 @@ Unseeded initializers draw from nerve's generator (nerve.utils.set_random_seed);
 returns the same values on every call, as in Keras 3.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -24,11 +25,18 @@ class Initializer(utils.Configurable):
         return utils.generator() if seed is None else np.random.default_rng(seed)
 
 
+def _seed(seed, owner):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise ValueError(f"{owner}: seed expected None or an int >= 0, received {seed!r}")
+    return seed
+
+
 class Constant(Initializer):
     _config_keys = ("value",)
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = utils.finite_number(value, "Constant: value")
 
     def _values(self, shape):
         return np.full(shape, self.value)
@@ -48,7 +56,7 @@ class RandomNormal(Initializer):
     _config_keys = ("mean", "stddev", "seed")
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        _normal_arguments(self, mean, stddev, seed)
 
     def _values(self, shape):
         return self._generator().normal(self.mean, self.stddev, shape)
@@ -58,10 +66,19 @@ class RandomUniform(Initializer):
     _config_keys = ("minval", "maxval", "seed")
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+        self.minval = utils.finite_number(minval, "RandomUniform: minval")
+        self.maxval = utils.finite_number(maxval, "RandomUniform: maxval")
+        self.seed = _seed(seed, "RandomUniform")
 
     def _values(self, shape):
         return self._generator().uniform(self.minval, self.maxval, shape)
+
+
+def _normal_arguments(initializer, mean, stddev, seed):
+    owner = type(initializer).__name__
+    initializer.mean = utils.finite_number(mean, f"{owner}: mean")
+    initializer.stddev = utils.finite_number(stddev, f"{owner}: stddev")
+    initializer.seed = _seed(seed, owner)
 
 
 def _truncated_normal(generator, stddev, shape):
@@ -78,7 +95,7 @@ class TruncatedNormal(Initializer):
     _config_keys = ("mean", "stddev", "seed")
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        _normal_arguments(self, mean, stddev, seed)
 
     def _values(self, shape):
         return self.mean + _truncated_normal(self._generator(), self.stddev, shape)
@@ -106,9 +123,10 @@ class VarianceScaling(Initializer):
         if distribution not in self._DISTRIBUTIONS:
             raise ValueError(f"distribution: expected one of {self._DISTRIBUTIONS}, "
                              f"received {distribution!r}")
-        if not scale > 0:
+        if not utils.finite_number(scale, "scale") > 0:
             raise ValueError(f"scale: expected a number > 0, received {scale!r}")
-        self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.seed = _seed(seed, type(self).__name__)
 
     def _values(self, shape):
         fan_in, fan_out = _fans(shape)

@@ -124,7 +124,7 @@ class BinaryAccuracy(_MeanMetric):
     _config_keys = ("name", "threshold")
 
     def __init__(self, name=None, threshold=0.5):
-        self.threshold = float(threshold)
+        self.threshold = utils.finite_number(threshold, f"{type(self).__name__}: threshold")
         super().__init__(name)
 
     def _per_sample(self, y_true, y_pred):
@@ -165,7 +165,8 @@ class _ConfusionMetric(Metric):
     _config_keys = ("name", "thresholds")
 
     def __init__(self, thresholds=None, name=None):
-        self.thresholds = 0.5 if thresholds is None else float(thresholds)
+        self.thresholds = 0.5 if thresholds is None else utils.finite_number(
+            thresholds, f"{type(self).__name__}: thresholds")
         super().__init__(name)
         self.reset_state()
 

@@ -4,26 +4,21 @@ An archive holds `header.json` (format name and version, nerve version, the mode
 a list of the arrays) and the arrays as NumPy .npy entries. Nothing is pickled, so loading a
 file never runs code. Files are written to a temporary file first and moved into place, so an
 interrupted save never leaves a broken file behind; the temporary files of saves that were
-killed are removed by the next save to the same path. Any file extension works.
+killed are removed by the next save to the same directory. Any file extension works. What
+loading bounds and what it still trusts: SECURITY.md.
 """
 import errno
 import json
+import math
 import os
-import re
-import secrets
+import stat
 import sys
-import time
 import zipfile
-import zlib
-
-try:
-    import fcntl
-except ImportError:  # Windows: abandoned temporary files are left alone
-    fcntl = None
 
 import numpy as np
 
-from . import registration
+from . import _atomic_files, registration
+from .variables import weight_budget
 from .registration import register_keras_serializable  # noqa: F401  (keras.saving's name)
 
 # Version 2 (graph models) adds functional and subclassed model configurations; version 1
@@ -33,12 +28,11 @@ _READABLE_VERSIONS = (1, 2)
 _HEADER = "header.json"
 _MAX_HEADER_BYTES = 64 << 20
 _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimizer holds
-_TEMPORARY_SUFFIX = r"\.[0-9a-f]{8}\.tmp"  # after ".{name}": see _write_atomically
-_EMPTY_TEMPORARY_AGE = 60.0  # seconds after which an empty, unlocked temporary file is abandoned
 
 
 def save_model(model, filepath):
     """Save the architecture, weights, compile settings and optimizer state to `filepath`."""
+    filepath = _path(filepath)
     compile_config = model.get_compile_config()
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = optimizer.get_state() if compile_config is not None and optimizer else []
@@ -53,6 +47,7 @@ def load_model(filepath, custom_objects=None):
     """Rebuild the model saved in `filepath`: same predictions, and training continues where it
     stopped (the optimizer state is restored). `custom_objects` maps the names of a user's
     classes that were not registered with register_keras_serializable to the classes."""
+    filepath = _path(filepath)
     header, arrays = _read(filepath, (MODEL_FORMAT,))
     with registration.custom_object_scope(custom_objects):
         model_class = _model_class(header.get("model_class"))
@@ -60,8 +55,11 @@ def load_model(filepath, custom_objects=None):
             raise _error(filepath, f"unknown model class {header.get('model_class')!r} (a "
                                    f"custom model: register it with @nerve.saving."
                                    f"register_keras_serializable() or pass custom_objects)")
-        model = _from_header(filepath, "the model from its configuration",
-                             lambda: _rebuild(model_class, header))
+        # A model holds as many bytes of weights as its file: a few bytes of configuration
+        # must not make the rebuild allocate gigabytes before the arrays are compared.
+        with weight_budget(sum(array.nbytes for array in arrays["weights"])):
+            model = _from_header(filepath, "the model from its configuration",
+                                 lambda: _rebuild(model_class, header))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
     model.set_weights(arrays["weights"])
     if header.get("compile_config") is not None:
@@ -116,6 +114,7 @@ def _from_header(filepath, what, make):
 
 def save_weights(model, filepath):
     """Save the model's weights (get_weights() order) to `filepath`."""
+    filepath = _path(filepath)
     _write(filepath, WEIGHTS_FORMAT, {}, {"weights": model.get_weights()})
 
 
@@ -124,13 +123,24 @@ def load_weights(model, filepath):
 
     Everything is checked before the model is touched: on any error the model is unchanged.
     """
+    filepath = _path(filepath)
     _, arrays = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
     model.set_weights(arrays["weights"])
 
 
+def _path(filepath):
+    """`filepath` as a str: str, os.PathLike or bytes (decoded as os.fsdecode does), the paths
+    open() and np.load take."""
+    try:
+        return os.fsdecode(filepath)
+    except TypeError:
+        raise TypeError(f"filepath: expected a path (str, bytes or os.PathLike), received "
+                        f"{type(filepath).__name__} {filepath!r}") from None
+
+
 def _error(filepath, problem):
-    return ValueError(f"{os.fspath(filepath)!r}: {problem}")
+    return ValueError(f"{filepath!r}: {problem}")
 
 
 def _check_compatible(filepath, current, loaded):
@@ -156,8 +166,28 @@ def _write(filepath, format_name, header, groups):
     header = {"format": format_name, "format_version": FORMAT_VERSION,
               "nerve_version": __version__, **header,
               "arrays": {group: len(values) for group, values in groups.items()}}
-    header_bytes = json.dumps(header, indent=1, allow_nan=False).encode("utf-8")
-    _write_atomically(os.fspath(filepath), lambda file: _write_zip(file, header_bytes, arrays))
+    try:
+        header_bytes = json.dumps(header, indent=1, allow_nan=False).encode("utf-8")
+    except ValueError:
+        where = _non_finite(header)
+        if where is None:
+            raise
+        raise ValueError(f"cannot save to {filepath!r}: {where}, and a nerve file (strict "
+                         f"JSON) holds only finite numbers") from None
+    _atomic_files.write(filepath, lambda file: _write_zip(file, header_bytes, arrays))
+
+
+def _non_finite(value, where="the header"):
+    """Where in `value` (dicts and lists) a NaN or an infinity lies, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}"
+    items = value.items() if isinstance(value, dict) \
+        else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite(item, f"{where}[{key!r}]")
+        if found is not None:
+            return found
+    return None
 
 
 def _numeric_array(array, what):
@@ -176,88 +206,11 @@ def _write_zip(file, header_bytes, arrays):
                 np.lib.format.write_array(entry, array, allow_pickle=False)
 
 
-def _write_atomically(path, write):
-    """Write through a temporary file in the same directory, then rename it over `path`.
-
-    The writer holds an exclusive flock on its temporary file until the rename, so a later
-    save can tell the files of killed saves (unlocked) from those of saves in progress."""
-    directory, name = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does "
-                                "not exist")
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            _lock(descriptor)  # before the first byte: see _remove_abandoned
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-            os.replace(temporary, path)  # still locked: nobody removes it before the rename
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    _sync_directory(directory)
-    _remove_abandoned(directory, name)
-
-
-def _lock(descriptor):
-    # Blocking: another save's _remove_abandoned may hold the lock for an instant.
-    if fcntl is not None:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-        except OSError:
-            pass  # a file system without locks, where _remove_abandoned cannot lock either
-
-
-def _remove_abandoned(directory, name):
-    """Remove the temporary files that killed saves to `name` left behind (best effort).
-
-    A temporary file is abandoned when nobody holds its lock (the kernel releases the locks of
-    a dead process) and it has data (a writer locks before writing, so an empty unlocked file
-    may be a save that has not locked yet, unless it is old)."""
-    if fcntl is None:
-        return
-    pattern = re.compile(re.escape(f".{name}") + _TEMPORARY_SUFFIX)
-    try:
-        candidates = [entry for entry in os.listdir(directory) if pattern.fullmatch(entry)]
-    except OSError:
-        return
-    for entry in candidates:
-        path = os.path.join(directory, entry)
-        try:
-            descriptor = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue  # renamed or removed meanwhile
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            status = os.fstat(descriptor)
-            if status.st_size > 0 or time.time() - status.st_mtime > _EMPTY_TEMPORARY_AGE:
-                os.remove(path)
-        except OSError:
-            pass  # locked by a save in progress, or already gone
-        finally:
-            os.close(descriptor)
-
-
-def _sync_directory(directory):
-    """Make the rename itself durable (POSIX; Windows cannot open directories)."""
-    if os.name == "posix":
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 # --- reading -------------------------------------------------------------------------------
 
 def _read(filepath, accepted_formats):
     """The header and the arrays {group: [arrays]} of a nerve file, all validated."""
-    filepath = os.fspath(filepath)
-    with open(filepath, "rb") as file:  # FileNotFoundError as usual when missing
+    with _open_regular_file(filepath) as file:
         start = file.read(8)
         file.seek(0)
         if start.startswith(b"\x89HDF"):
@@ -269,8 +222,7 @@ def _read(filepath, accepted_formats):
                 arrays = {group: [_read_array(filepath, archive, f"{group}/{index}.npy")
                                   for index in range(count)]
                           for group, count in header["arrays"].items()}
-        except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError,
-                json.JSONDecodeError, NotImplementedError, RuntimeError) as error:
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
             raise _error(filepath, f"not a valid nerve file (truncated or corrupt?): "
                                    f"{error}") from None
         except OSError as error:
@@ -283,15 +235,55 @@ def _read(filepath, accepted_formats):
     return header, arrays
 
 
+def _open_regular_file(filepath):
+    """`filepath` opened for reading, if it is a regular file (FileNotFoundError as usual when
+    missing). A FIFO would block the open or the reads, a device like /dev/zero never ends:
+    the check is on the file opened, so nothing can swap the file in between, and O_NONBLOCK
+    lets the open of a FIFO return at once."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+        | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(filepath, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _error(filepath, "not a regular file (a directory, pipe or device?): nerve "
+                                   "loads only regular files")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _member(filepath, archive, name):
+    """The ZipInfo of the member `name`, checked to be stored (nerve compresses nothing, and a
+    compressed member could inflate to far more than the file) and to lie within the file, so
+    that reading it allocates no more than the file's size."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise _error(filepath, f"the array {name} is missing") from None
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise _error(filepath, f"{name} is compressed; nerve files store their members "
+                               f"uncompressed")
+    file_size = os.fstat(archive.fp.fileno()).st_size
+    if info.file_size != info.compress_size or info.header_offset + info.file_size > file_size:
+        raise _error(filepath, f"{name} declares {info.file_size} bytes, more than the file "
+                               f"holds (truncated or corrupt?)")
+    return info
+
+
 def _read_header(filepath, archive, accepted_formats):
     names = set(archive.namelist())
     if _HEADER not in names:
         foreign = " (it looks like a Keras .keras archive)" \
             if {"config.json", "metadata.json"} <= names else ""
         raise _error(filepath, f"not a nerve file: it has no {_HEADER}{foreign}")
-    if archive.getinfo(_HEADER).file_size > _MAX_HEADER_BYTES:
+    info = _member(filepath, archive, _HEADER)
+    if info.file_size > _MAX_HEADER_BYTES:
         raise _error(filepath, f"not a nerve file: {_HEADER} is too large")
-    header = json.loads(archive.read(_HEADER).decode("utf-8"))
+    try:  # ValueError: not UTF-8, not JSON, or an integer beyond Python's digit limit
+        header = json.loads(archive.read(info).decode("utf-8"))
+    except ValueError as error:
+        raise _error(filepath, f"{_HEADER} is not valid JSON: {error}") from None
     if not isinstance(header, dict) or header.get("format") not in (MODEL_FORMAT, WEIGHTS_FORMAT):
         raise _error(filepath, f"not a nerve file: its {_HEADER} names no nerve format")
     if header["format"] not in accepted_formats:
@@ -314,10 +306,7 @@ def _read_header(filepath, archive, accepted_formats):
 
 def _read_array(filepath, archive, name):
     """One .npy entry, read without pickle and checked against the entry's size."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise _error(filepath, f"the array {name} is missing") from None
+    info = _member(filepath, archive, name)
     with archive.open(info) as entry:
         try:
             version = np.lib.format.read_magic(entry)
@@ -330,7 +319,9 @@ def _read_array(filepath, archive, name):
             raise _error(filepath, f"{name} is not a valid .npy array: {error}") from None
         if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
             raise _error(filepath, f"{name}: dtype {dtype} is not numeric")
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if any(n < 0 for n in shape):  # (NumPy's reader checks that they are ints)
+            raise _error(filepath, f"{name}: the shape {shape} has a size < 0")
+        size = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
         if info.file_size - entry.tell() != size:
             raise _error(filepath, f"{name}: the data does not match its shape {list(shape)}")
         data = np.frombuffer(entry.read(size), dtype=dtype)

@@ -3,6 +3,7 @@
     nerve.utils.set_random_seed(42)   # weight init, dropout and shuffling become repeatable
     nerve.utils.set_floatx("float64") # layers created afterwards compute in float64
 """
+import math
 import numbers
 import operator
 import random
@@ -48,6 +49,18 @@ def set_floatx(value):
     """Make `value` ("float32" or "float64") the dtype of layers created from now on."""
     global _floatx
     _floatx = standardize_dtype(value)
+
+
+def finite_number(value, what):
+    """float(value), which must be finite: NaN or an infinity in a configuration means nothing
+    useful, and a model file's header (strict JSON) could not hold it."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{what}: expected a finite number, received {value!r}")
+    return number
 
 
 def standardize_dtype(dtype, integers=False):

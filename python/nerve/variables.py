@@ -5,11 +5,40 @@ moves the arrays of all its variables into one flat parameter buffer (and gives 
 one flat gradient buffer), so an optimizer step is one kernel call; the Variable object stays
 the same, so a reference taken before `compile()` or `fit()` keeps seeing the trained values.
 """
+import contextlib
+import contextvars
+import math
+
 import numpy as np
 
 from .graph.tensor import OPERATOR_UFUNCS, add_operators
 
 __all__ = ["Variable", "checked_weights"]
+
+# The bytes of weights add_weight may still create (None: no limit), set while a model is
+# rebuilt from a file, whose weights it must match: a tiny crafted configuration cannot make
+# the rebuild allocate gigabytes before the file's arrays are compared with the model's.
+_weight_bytes_left = contextvars.ContextVar("nerve_weight_bytes_left", default=None)
+
+
+@contextlib.contextmanager
+def weight_budget(nbytes):
+    """Within the block, add_weight refuses weights beyond `nbytes` bytes in all."""
+    token = _weight_bytes_left.set([nbytes])
+    try:
+        yield
+    finally:
+        _weight_bytes_left.reset(token)
+
+
+def spend_weight_budget(layer_name, shape, dtype):
+    """Count a new weight against the budget: ValueError, before any allocation, past it."""
+    left = _weight_bytes_left.get()
+    if left is not None:
+        left[0] -= math.prod(shape) * np.dtype(dtype).itemsize
+        if left[0] < 0:
+            raise ValueError(f"{layer_name}: a weight of shape {shape} takes the weights past "
+                             f"the bytes the file holds")
 
 
 class Variable:

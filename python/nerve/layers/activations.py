@@ -18,10 +18,12 @@ __all__ = ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU"]
 
 
 def _non_negative(value, name, layer, allow_none=False):
-    if allow_none and value is None:
+    """A finite float >= 0; with allow_none (a cap), None or an infinity cap nothing: None."""
+    if allow_none and (value is None or value == float("inf")):
         return None
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
-        expected = "None or a number >= 0" if allow_none else "a number >= 0"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) \
+            or not 0 <= value < float("inf"):
+        expected = "None or a number >= 0" if allow_none else "a number >= 0 and finite"
         raise ValueError(f"{layer}: {name} expected {expected}, received {value!r}")
     return float(value)
 
@@ -101,7 +103,7 @@ class ELU(KernelActivation):
         super().__init__(**kwargs)
         if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool):
             raise ValueError(f"ELU: alpha expected a number, received {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = utils.finite_number(alpha, "ELU: alpha")
         self._activation_name, self._alpha = "elu", self.alpha
 
     def get_config(self):

@@ -21,7 +21,7 @@ from ..graph import (Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_lik
                      structure_of)
 from ..graph.plan import Plan
 from ..ops.core import tracing
-from ..variables import Variable, checked_weights
+from ..variables import Variable, checked_weights, spend_weight_budget
 
 __all__ = ["Layer", "unique_name", "IntegerInputsExpected", "batch_shape"]
 
@@ -152,6 +152,7 @@ class Layer:
         dtype = utils.standardize_dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "zeros" if not shape else "glorot_uniform"
+        spend_weight_budget(self.name, shape, dtype)
         value = initializers.get(initializer)(shape, dtype)
         variable = Variable(np.array(value, dtype=dtype), name or
                             f"variable_{len(self._weights_list)}", self, trainable,

@@ -31,6 +31,15 @@ def _axis_tuple(axis):
     return tuple(int(a) for a in axes)
 
 
+def _check_finite_numbers(layer, value, what):
+    """`value` is a finite number or a list of them (NaN or an infinity would reach every
+    output, and a saved model's configuration could not hold it)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or isinstance(value, bool) or not np.isfinite(array).all():
+        raise ValueError(f"{layer.name}: {what} expected a number or a list of numbers, all "
+                         f"finite, received {value!r}")
+
+
 def _batches(data):
     """The batches of `data` as float arrays: an array is one batch; a PyDataset, list, tuple
     or generator yields batches, each an array or an (x, y[, sample_weight]) tuple."""
@@ -59,10 +68,7 @@ class Normalization(Layer):
                              f"adapt()); received mean={mean!r}, variance={variance!r}")
         if mean is not None:
             for value, what in ((mean, "mean"), (variance, "variance")):
-                array = np.asarray(value)
-                if array.dtype.kind not in "biuf":
-                    raise ValueError(f"{self.name}: {what} expected numbers, received "
-                                     f"{value!r}")
+                _check_finite_numbers(self, value, what)
             if np.shape(mean) != np.shape(variance):
                 raise ValueError(f"{self.name}: mean and variance must have the same shape, "
                                  f"received {np.shape(mean)} and {np.shape(variance)}")
@@ -244,10 +250,7 @@ class Rescaling(Layer):
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         for value, what in ((scale, "scale"), (offset, "offset")):
-            array = np.asarray(value)
-            if array.dtype.kind not in "biuf" or isinstance(value, bool):
-                raise ValueError(f"{self.name}: {what} expected a number or a list of numbers, "
-                                 f"received {value!r}")
+            _check_finite_numbers(self, value, what)
         self.scale = np.asarray(scale).tolist() if np.ndim(scale) else float(scale)
         self.offset = np.asarray(offset).tolist() if np.ndim(offset) else float(offset)
 

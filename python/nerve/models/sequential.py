@@ -24,8 +24,7 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name, trainable=trainable)
         self._layers, self._input, self._own_nodes = [], None, []
-        for layer in layers or ():
-            self.add(layer)
+        self._extend(layers or ())
 
     @property
     def layers(self):
@@ -36,41 +35,44 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer; with a known input shape the model (re)builds at once, as Keras."""
-        if isinstance(layer, SymbolicTensor) and isinstance(layer.node.operation, InputLayer):
-            layer = layer.node.operation
-        if isinstance(layer, InputLayer):
-            if self._layers or self._input is not None:
+        self._extend([layer])
+
+    def _extend(self, layers):
+        """Append `layers`, all checked before any change, and build once: adding n layers one
+        by one would check and build the chain n times (a crafted file's thousands of layers
+        would take hours to load)."""
+        layers = [layer.node.operation if isinstance(layer, SymbolicTensor)
+                  and isinstance(layer.node.operation, InputLayer) else layer for layer in layers]
+        model_input = self._input
+        if layers and isinstance(layers[0], InputLayer):
+            if self._layers or model_input is not None:
                 raise ValueError("Input: expected as the first layer of the model only")
-            self._input = layer
+            model_input, layers = layers[0], layers[1:]
+        _check_new_layers(self, layers)
+        if not layers:
+            self._input = model_input
             return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"layer: expected a nerve.layers.Layer, received {type(layer).__name__}")
-        if any(layer.name == other.name for other in self._layers):
-            raise ValueError(f"layer: the names of a model's layers must be unique; {layer.name!r} "
-                             f"is already in {self.name!r}")
-        if self._layers and layer.dtype != self.dtype:
-            raise ValueError(f"layer: all layers of a model share one dtype; {layer.name!r} is "
-                             f"{layer.dtype}, the model {self.dtype}")
-        input_shape = self._input_shape_known()
-        if input_shape is None and not self._layers and layer._input_shape_arg is not None:
-            input_shape = (None,) + layer._input_shape_arg
+        input_shape = None if model_input is None else (None,) + tuple(model_input.batch_shape[1:])
+        if input_shape is None and not self._layers and layers[0]._input_shape_arg is not None:
+            input_shape = (None,) + layers[0]._input_shape_arg
         if input_shape is not None:
-            _chain_shape(input_shape, self._layers + [layer])  # raises before any change
-        saved = self._saved_state(layer)
+            _chain_shape(input_shape, self._layers + layers)  # raises before any change
+        saved = self._saved_state(layers)
         try:
-            if input_shape is not None and self._input is None:
-                self._input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(layer))
-            self._layers.append(layer)
+            if input_shape is not None and model_input is None:
+                model_input = InputLayer(shape=input_shape[1:], dtype=_input_dtype(layers[0]))
+            self._input = model_input
+            self._layers += layers
             self.dtype = self._layers[0].dtype
             if input_shape is not None:
                 self.build(input_shape)
-        except BaseException:  # the layer's build failed (MemoryError, its initializer): undo
+        except BaseException:  # a layer's build failed (MemoryError, its initializer): undo
             self._restore_state(saved)
             raise
 
-    def _saved_state(self, new_layer):
-        """What add() changes: the model's attributes, its layer list and the layers' nodes."""
-        nodes = [(layer, list(layer._inbound_nodes)) for layer in self._layers + [new_layer]]
+    def _saved_state(self, new_layers):
+        """What adding changes: the model's attributes, its layer list and the layers' nodes."""
+        nodes = [(layer, list(layer._inbound_nodes)) for layer in self._layers + new_layers]
         return dict(self.__dict__), list(self._layers), nodes
 
     def _restore_state(self, saved):
@@ -159,8 +161,8 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for layer_config in config.get("layers", []):
-            model.add(deserialize_layer(layer_config, custom_objects))
+        model._extend([deserialize_layer(layer_config, custom_objects)
+                       for layer_config in config.get("layers", [])])
         return model
 
     def get_build_config(self):
@@ -175,6 +177,25 @@ def _input_dtype(first_layer):
     """The dtype of the input a Sequential makes for its first layer: int32 indices for an
     Embedding (as Keras casts them), else the layer's own."""
     return "int32" if first_layer._integer_inputs else first_layer.dtype
+
+
+def _check_new_layers(model, layers):
+    """Layers `model` can append: nerve layers, named unlike each other and the model's, of
+    the model's one dtype."""
+    names = {layer.name for layer in model._layers}
+    for layer in layers:
+        if isinstance(layer, InputLayer):
+            raise ValueError("Input: expected as the first layer of the model only")
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer: expected a nerve.layers.Layer, received {type(layer).__name__}")
+        if layer.name in names:
+            raise ValueError(f"layer: the names of a model's layers must be unique; {layer.name!r} "
+                             f"is already in {model.name!r}")
+        names.add(layer.name)
+        dtype = (model._layers or layers)[0].dtype
+        if layer.dtype != dtype:
+            raise ValueError(f"layer: all layers of a model share one dtype; {layer.name!r} is "
+                             f"{layer.dtype}, the model {dtype}")
 
 
 def _chain_shape(input_shape, layers):
