@@ -77,5 +77,6 @@ void check_gemm();
 void check_activations();
 void check_loss();
 void check_optim();
+void check_normalization_pooling();
 
 }  // namespace kernel_check

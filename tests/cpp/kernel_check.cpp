@@ -45,6 +45,7 @@ int main() {
       kernel_check::check_activations();
       kernel_check::check_loss();
       kernel_check::check_optim();
+      kernel_check::check_normalization_pooling();
     }
   }
   std::printf("kernel_check: %lld checks, %lld failed (%s; threads up to %d)\n",
