@@ -2,11 +2,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <iterator>
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef NERVE_X86
 #include <cpuid.h>
 #include <immintrin.h>
-#define NERVE_X86 1
 #endif
 
 namespace nerve {
@@ -54,21 +54,23 @@ const CpuFeatures& features() {
 }  // namespace
 
 bool isa_compiled(Isa isa) {
-#ifdef NERVE_X86
-  (void)isa;
-  return true;
-#else
-  return isa == Isa::baseline;
-#endif
+  for (Isa compiled : kAllIsas)
+    if (isa == compiled) return true;
+  return false;
 }
 
 bool cpu_supports(Isa isa) {
-  if (isa == Isa::baseline) return true;
+  switch (isa) {
+    case Isa::baseline: return true;
 #ifdef NERVE_X86
-  return isa == Isa::avx2 ? features().avx2 : features().avx512;
-#else
-  return false;
+    case Isa::avx2: return features().avx2;
+    case Isa::avx512: return features().avx512;
 #endif
+#ifdef NERVE_AARCH64
+    case Isa::neon: return true;  // ASIMD: mandatory in ARMv8-A, assumed by the aarch64 ABIs
+#endif
+    default: return false;
+  }
 }
 
 Isa active_isa() { return static_cast<Isa>(g_isa.load(std::memory_order_relaxed)); }
@@ -83,6 +85,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::neon: return "neon";
     case Isa::baseline: break;
   }
   return "baseline";
@@ -114,8 +117,8 @@ std::string init_isa_from_environment() {
       return std::string("NERVE_ISA: this CPU cannot run '") + forced + "'; it runs " + runnable_isa_names();
     return "";
   }
-  for (Isa isa : {Isa::avx512, Isa::avx2})
-    if (set_isa(isa)) return "";
+  for (size_t i = std::size(kAllIsas); i-- > 1;)  // the widest first
+    if (set_isa(kAllIsas[i])) return "";
   set_isa(Isa::baseline);
   return "";
 }

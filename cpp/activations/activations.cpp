@@ -256,7 +256,8 @@ int64_t serial_rows(int64_t cols) {
 template <class T>
 const ActivationKernels<T>& vector_kernels() {
   static constexpr ActivationKernelSet kNone{};
-  const ActivationKernelSet& set = for_active_isa(kNone, activation_kernels_avx2, activation_kernels_avx512);
+  const ActivationKernelSet& set = for_active_isa(
+      NERVE_ISA_TABLES(kNone, activation_kernels_avx2, activation_kernels_avx512, activation_kernels_neon));
   if constexpr (std::is_same_v<T, float>) return set.f32;
   else return set.f64;
 }

@@ -36,5 +36,6 @@ struct ActivationKernelSet {
 
 extern const ActivationKernelSet activation_kernels_avx2;
 extern const ActivationKernelSet activation_kernels_avx512;
+extern const ActivationKernelSet activation_kernels_neon;
 
 }  // namespace nerve

@@ -42,8 +42,9 @@ namespace {
 template <class T>
 const matmul::Driver<T>& driver() {
   using namespace matmul;
-  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
-  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
+  if constexpr (std::is_same_v<T, float>)
+    return for_active_isa(NERVE_ISA_TABLES(baseline_f32, avx2_f32, avx512_f32, neon_f32));
+  else return for_active_isa(NERVE_ISA_TABLES(baseline_f64, avx2_f64, avx512_f64, neon_f64));
 }
 
 // db (+)= column sums of dZ (batch x units), each column summed in row order.

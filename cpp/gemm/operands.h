@@ -67,9 +67,10 @@ struct Driver {
   void (*dense)(const Operands<T>& op, const DenseEpilogue<T>& epilogue);
 };
 
-// Defined by kernels_<isa>.cpp as constant data, so reading a table runs none of its code.
-extern const Driver<float> baseline_f32, avx2_f32, avx512_f32;
-extern const Driver<double> baseline_f64, avx2_f64, avx512_f64;
+// Defined by kernels_<isa>.cpp as constant data, so reading a table runs none of its code;
+// each architecture builds only its own (cpu.h's NERVE_ISA_TABLES).
+extern const Driver<float> baseline_f32, avx2_f32, avx512_f32, neon_f32;
+extern const Driver<double> baseline_f64, avx2_f64, avx512_f64, neon_f64;
 
 // Packing space of at least `count` elements, 64-byte aligned, kept per calling thread so
 // repeated calls neither allocate nor page-fault; grows when a larger product comes along

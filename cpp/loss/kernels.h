@@ -35,5 +35,6 @@ struct LossKernels {
 
 extern const LossKernels loss_kernels_avx2;
 extern const LossKernels loss_kernels_avx512;
+extern const LossKernels loss_kernels_neon;
 
 }  // namespace nerve

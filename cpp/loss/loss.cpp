@@ -171,7 +171,8 @@ constexpr LossKernels kScalarRows{};
 
 // The vector rows of the active instruction set (float32 only).
 const LossKernels& vector_rows() {
-  return for_active_isa(kScalarRows, loss_kernels_avx2, loss_kernels_avx512);
+  return for_active_isa(
+      NERVE_ISA_TABLES(kScalarRows, loss_kernels_avx2, loss_kernels_avx512, loss_kernels_neon));
 }
 
 template <class T>

@@ -18,10 +18,13 @@ namespace {
 
 using namespace normalization;
 
+// NEON is the aarch64 baseline target, and these plain loops vectorise for it: the baseline
+// table is the neon one.
 template <class T>
 const Kernels<T>& active_kernels() {
-  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
-  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
+  if constexpr (std::is_same_v<T, float>)
+    return for_active_isa(NERVE_ISA_TABLES(baseline_f32, avx2_f32, avx512_f32, baseline_f32));
+  else return for_active_isa(NERVE_ISA_TABLES(baseline_f64, avx2_f64, avx512_f64, baseline_f64));
 }
 
 // No element: nothing to loop over (tested first, so outer * inner cannot overflow when C is

@@ -57,8 +57,9 @@ struct Kernels {
   void (*clip)(T* x, int64_t n, T limit);
 };
 
-// Defined by kernels_<isa>.cpp as constant data, so reading a table runs none of its code.
-extern const Kernels<float> baseline_f32, avx2_f32, avx512_f32;
-extern const Kernels<double> baseline_f64, avx2_f64, avx512_f64;
+// Defined by kernels_<isa>.cpp as constant data, so reading a table runs none of its code;
+// each architecture builds only its own (cpu.h's NERVE_ISA_TABLES).
+extern const Kernels<float> baseline_f32, avx2_f32, avx512_f32, neon_f32;
+extern const Kernels<double> baseline_f64, avx2_f64, avx512_f64, neon_f64;
 
 }  // namespace nerve::optim

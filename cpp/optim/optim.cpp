@@ -21,8 +21,9 @@ constexpr int64_t kOptimGrain = 1 << 14;  // 64 KiB per float32 array: chunks st
 
 template <class T>
 const Kernels<T>& active_kernels() {
-  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
-  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
+  if constexpr (std::is_same_v<T, float>)
+    return for_active_isa(NERVE_ISA_TABLES(baseline_f32, avx2_f32, avx512_f32, neon_f32));
+  else return for_active_isa(NERVE_ISA_TABLES(baseline_f64, avx2_f64, avx512_f64, neon_f64));
 }
 
 template <class T>

@@ -20,10 +20,13 @@ using namespace pooling;
 // enough that two threads share a 2-image batch evenly.
 constexpr int64_t kPoolGrain = 1 << 14;
 
+// NEON is the aarch64 baseline target, and these plain loops vectorise for it: the baseline
+// table is the neon one.
 template <class T>
 const Kernels<T>& active_kernels() {
-  if constexpr (std::is_same_v<T, float>) return for_active_isa(baseline_f32, avx2_f32, avx512_f32);
-  else return for_active_isa(baseline_f64, avx2_f64, avx512_f64);
+  if constexpr (std::is_same_v<T, float>)
+    return for_active_isa(NERVE_ISA_TABLES(baseline_f32, avx2_f32, avx512_f32, baseline_f32));
+  else return for_active_isa(NERVE_ISA_TABLES(baseline_f64, avx2_f64, avx512_f64, baseline_f64));
 }
 
 // Fixed chunks of items that cost `visits` element visits each (a double: the estimate of an
