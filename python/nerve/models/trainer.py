@@ -51,13 +51,33 @@ class Trainer(compiling.Compiling):
         self._init_compiling()
         self.stop_training = False
         self.history = None
-        self._plans = collections.OrderedDict()
-        self._plans_lock = threading.Lock()
+        self._init_plans()
+        self._init_buffers()
+        self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
+
+    # ---- copies (pickle, copy.deepcopy) -------------------------------------------------------
+    _REBUILT = frozenset({"_plans", "_plans_lock", "_params", "_grads", "_packed",
+                          "_trainable_size", "_variable_grads", "_trainable_id_set"})
+
+    def __getstate__(self):
+        """The model without its plans, their lock and its flat buffers: a copy packs its own
+        on first use (each Variable carries its values; see Variable.__getstate__)."""
+        return {key: value for key, value in self.__dict__.items() if key not in self._REBUILT}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_plans()
+        self._init_buffers()
+
+    def _init_plans(self):
+        """An empty plan cache and its lock (which a forked child gets afresh)."""
+        self._plans, self._plans_lock = collections.OrderedDict(), threading.Lock()
         _MODELS.add(self)
+
+    def _init_buffers(self):
         self._params = self._grads = None
         self._packed, self._trainable_size, self._variable_grads = [], 0, []
         self._trainable_id_set = set()
-        self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
 
     # ---- the flat buffers ---------------------------------------------------------------------
     def _pack(self):
