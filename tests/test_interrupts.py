@@ -278,6 +278,42 @@ def test_an_interrupted_setter_changed_every_array_or_none(setter, tmp_path):
     assert_usable(model, tmp_path)
 
 
+def test_a_programs_own_sigint_handler_runs_after_the_step_and_stays():
+    model = trained_model()
+    start, references = state(model), reference_states(model)
+    first = model.optimizer.iterations
+    received = []
+
+    def handler(signum, frame):  # does not raise: training goes on
+        received.append(model.optimizer.iterations - first)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        restore(model, start)
+        assert not interrupted_at(5, lambda: fit(model), ("steps.py", "step"))
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert received == [1], "the handler ran inside the step, or not once"
+    assert same(state(model), references[-1])
+
+
+@pytest.mark.parametrize("handler", [signal.SIG_IGN, signal.default_int_handler])
+def test_fit_leaves_the_sigint_handler_as_it_was(handler):
+    model = trained_model()
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        fit(model)
+        model.compile(optimizer="sgd", loss="mse")
+        model.set_weights(model.get_weights())
+        assert signal.getsignal(signal.SIGINT) is handler
+        if handler is signal.default_int_handler:
+            assert interrupted_at(3, lambda: fit(model), ("steps.py", "step"))
+            assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def fits_interrupted_by_real_signals(trials=200, rows=32 * BATCH):
     """Run in a child process: fits that get a real SIGINT at a random moment (a timer's
     SIGALRM raises it); prints how many of the interrupts came in mid-fit. AssertionError
