@@ -1,6 +1,7 @@
 """Threads and fork: kernels, predict and fit called from several Python threads at once give
 bitwise the results of serial runs (the kernels release the GIL, so the calls really overlap),
 and a process forked after nerve has started its OpenMP threads can still use nerve."""
+import copy
 import multiprocessing
 import threading
 
@@ -188,8 +189,11 @@ def _predict_in_child(model):
     model.predict(np.ones((2, 3)), verbose=0)
 
 
-def test_a_child_forked_while_a_plan_is_being_built_can_predict():
+@pytest.mark.parametrize("copy_of_it", [False, True], ids=["model", "deepcopy"])
+def test_a_child_forked_while_a_plan_is_being_built_can_predict(copy_of_it):
     model = nerve.Sequential([nerve.Dense(4, input_dim=3), nerve.Dense(1)])
+    if copy_of_it:  # a copy's fresh lock must be reset in the child too
+        model = copy.deepcopy(model)
     model._plans_lock.acquire()  # as when another thread is compiling a plan at fork time
     try:
         child = multiprocessing.get_context("fork").Process(target=_predict_in_child,

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import utils
+from . import _interrupts, utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get",
            "serialize", "deserialize"]
@@ -260,9 +260,10 @@ class Optimizer:
         iterations = int(arrays[0])
         if iterations < 0:
             raise ValueError(f"state[0]: expected iterations >= 0, received {iterations}")
-        for slot, array in zip(self._slots, arrays[1:]):
-            slot[...] = array
-        self.iterations = iterations
+        with _interrupts.deferred():  # Ctrl-C cannot restore some slots and not the others
+            for slot, array in zip(self._slots, arrays[1:]):
+                slot[...] = array
+            self.iterations = iterations
 
     def _require_built(self):
         if self._slots is None:

@@ -54,6 +54,10 @@ class Variable:
         self._trainable = bool(trainable)
         self.regularizer, self.constraint = regularizer, constraint
 
+    def __getstate__(self):
+        """A copy holds its own array, outside any model's buffers (its model packs it anew)."""
+        return dict(self.__dict__, _grad=None, _buffer=None)
+
     # -- what Keras users read
     @property
     def value(self):

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from .. import initializers, utils
+from .. import _interrupts, initializers, utils
 from ..backend import get_backend
 from ..graph import (Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_like, source_tensor,
                      structure_of)
@@ -213,8 +213,9 @@ class Layer:
         """Copy `weights` (Keras order and shapes) into the layer; nothing changes on error."""
         targets = self.weights
         arrays = checked_weights(weights, [w.shape for w in targets], self.name)
-        for target, value in zip(targets, arrays):
-            target.value[...] = value
+        with _interrupts.deferred():  # nor does Ctrl-C set some weights and not others
+            for target, value in zip(targets, arrays):
+                target.value[...] = value
 
     # -- shapes and building
     def compute_output_shape(self, input_shape):

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from .. import losses, optimizers, registration
+from .. import _interrupts, losses, optimizers, registration
 from .. import metrics as metrics_module
 
 
@@ -131,12 +131,13 @@ class Compiling:
                 and not isinstance(loss_weights, numbers.Real):
             raise TypeError(f"loss_weights: expected a list or dict of numbers, received "
                             f"{type(loss_weights).__name__}")
-        self.optimizer, self.loss, self._loss_id = optimizer, loss_object, loss
-        self._metric_ids, self._loss_weight_ids = metric_ids, loss_weights
-        self._weighted_ids, self._resolved = weighted_ids, None
-        if self.built:
-            self._resolve_compile()
-            self._pack()  # applies changed `trainable` flags, as Keras's compile does
+        with _interrupts.deferred():  # Ctrl-C cannot leave it half compiled
+            self.optimizer, self.loss, self._loss_id = optimizer, loss_object, loss
+            self._metric_ids, self._loss_weight_ids = metric_ids, loss_weights
+            self._weighted_ids, self._resolved = weighted_ids, None
+            if self.built:
+                self._resolve_compile()
+                self._pack()  # applies changed `trainable` flags, as Keras's compile does
 
     def _resolve_compile(self):
         """Per-output losses, weights and metrics for the model's outputs (once built)."""

@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from .. import _interrupts
 from .. import callbacks as callbacks_module
 from ..backend import get_backend
 from ..graph.plan import Plan
@@ -51,18 +52,43 @@ class Trainer(compiling.Compiling):
         self._init_compiling()
         self.stop_training = False
         self.history = None
-        self._plans = collections.OrderedDict()
-        self._plans_lock = threading.Lock()
+        self._init_plans()
+        self._init_buffers()
+        self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
+
+    # ---- copies (pickle, copy.deepcopy) -------------------------------------------------------
+    _REBUILT = frozenset({"_plans", "_plans_lock", "_params", "_grads", "_packed",
+                          "_trainable_size", "_variable_grads", "_trainable_id_set"})
+
+    def __getstate__(self):
+        """The model without its plans, their lock and its flat buffers: a copy packs its own
+        on first use (each Variable carries its values; see Variable.__getstate__)."""
+        return {key: value for key, value in self.__dict__.items() if key not in self._REBUILT}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_plans()
+        self._init_buffers()
+
+    def _init_plans(self):
+        """An empty plan cache and its lock (which a forked child gets afresh)."""
+        self._plans, self._plans_lock = collections.OrderedDict(), threading.Lock()
         _MODELS.add(self)
+
+    def _init_buffers(self):
         self._params = self._grads = None
         self._packed, self._trainable_size, self._variable_grads = [], 0, []
         self._trainable_id_set = set()
-        self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
 
     # ---- the flat buffers ---------------------------------------------------------------------
     def _pack(self):
         """Move every weight into one flat buffer, trainable ones first (the optimizer updates
-        that prefix); each Variable keeps its identity and now holds a view of it."""
+        that prefix); each Variable keeps its identity and now holds a view of it. Ctrl-C
+        cannot leave some variables moved and others not."""
+        with _interrupts.deferred():
+            self._pack_into_new_buffers()
+
+    def _pack_into_new_buffers(self):
         trainable = {id(w) for w in self.trainable_weights}
         variables = sorted(self.weights, key=lambda v: id(v) not in trainable)
         total = sum(v.size for v in variables)
@@ -312,15 +338,17 @@ class Trainer(compiling.Compiling):
         return self.history
 
     def _train_epoch(self, feed, running, callbacks):
+        """The epoch's steps, each one whole: Ctrl-C takes effect between two of them."""
         on_begin, on_end = callbacks.on_train_batch_begin, callbacks.on_train_batch_end
         logs = running.logs
-        for index, (step, rows, start, size) in enumerate(feed.items()):
-            on_begin(index)
-            running.loss_sum += step(rows, start) * size
-            running.rows += size
-            on_end(index, logs)
-            if self.stop_training:
-                break
+        with _interrupts.Deferral() as deferral:
+            for index, (step, rows, start, size) in enumerate(feed.items()):
+                on_begin(index)
+                running.loss_sum += deferral.call(step, rows, start) * size
+                running.rows += size
+                on_end(index, logs)
+                if self.stop_training:
+                    break
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on this batch; returns its loss (and metrics on this batch)."""
@@ -336,7 +364,8 @@ class Trainer(compiling.Compiling):
             predictions, steps.regularization_function(self), self._optimizer_step(backend),
             self._loss_weights, sums)
         running = steps.Running(self, ys, None, predictions, sums, weights)
-        running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
+        with _interrupts.deferred():  # the step whole, as in fit
+            running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
         return self._results(running.logs(), return_dict)
 
     # ---- evaluation and prediction ------------------------------------------------------------

@@ -27,6 +27,7 @@ from ..variables import Variable
 __all__ = ["Primitive", "apply", "tracing", "current_trace", "result_dtype", "unbroadcast"]
 
 _state = threading.local()
+_PRIMITIVES = {}  # (name, outputs) -> the first Primitive made with them: see __reduce__
 
 
 class _Trace:
@@ -119,12 +120,26 @@ class Primitive:
         self.name, self.compute, self.grad, self.roles = name, compute, grad, roles
         self.into, self.view, self.outputs = into, view, outputs
         self.empty_sums = empty_sums
+        _PRIMITIVES.setdefault((name, outputs), self)
+
+    def __reduce__(self):
+        """Pickled by reference (its functions are lambdas, which pickle cannot store), so a
+        model whose graph holds ops can be pickled; only the first Primitive of a (name,
+        outputs) can be found again by it."""
+        key = (self.name, self.outputs)
+        if _PRIMITIVES.get(key) is not self:
+            raise TypeError(f"cannot pickle {self!r}: another primitive has its name")
+        return _primitive_named, key
 
     def role(self, position):
         return self.roles[min(position, len(self.roles) - 1)]
 
     def __repr__(self):
         return f"<Primitive {self.name}>"
+
+
+def _primitive_named(name, outputs):
+    return _PRIMITIVES[(name, outputs)]
 
 
 def argument_name(position, count):

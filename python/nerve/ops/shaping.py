@@ -4,6 +4,7 @@ reshape / expand_dims / squeeze are views in a plan (no copy, no call); the othe
 their result. Gathers (take, take_along_axis, indexing) scatter-add their gradient, so
 repeated indices accumulate.
 """
+import functools
 import operator
 
 import numpy as np
@@ -111,9 +112,14 @@ def split(x, indices_or_sections, axis=0):
     else:
         sections = tuple(int(i) for i in indices_or_sections)
         count = len(sections) + 1
-    primitive = Primitive("split", lambda x, indices_or_sections, axis: np.split(
-        x, indices_or_sections, axis=axis), _split_grad, roles="-", outputs=count)
-    return apply(primitive, [x], indices_or_sections=sections, axis=int(axis))
+    return apply(_split_primitive(count), [x], indices_or_sections=sections, axis=int(axis))
+
+
+@functools.lru_cache(maxsize=None)
+def _split_primitive(pieces):
+    """One per piece count: a pickled graph finds its primitive by name and outputs."""
+    return Primitive("split", lambda x, indices_or_sections, axis: np.split(
+        x, indices_or_sections, axis=axis), _split_grad, roles="-", outputs=pieces)
 
 
 def _take_grad(dys, args, ys, axis):
