@@ -169,6 +169,15 @@ def test_the_same_model_can_recompile_with_its_optimizer_and_release_it():
     nerve.Sequential([layers.Dense(3, input_dim=2)]).compile(optimizer, "mse")
 
 
+def test_a_refused_compile_keeps_the_last_compile():
+    model = small_model(optimizer="adam")
+    optimizer, loss = model.optimizer, model.loss
+    with pytest.raises(ValueError, match="loss_weights: expected finite numbers >= 0"):
+        model.compile("sgd", "mse", loss_weights=[-1.0])
+    assert model.optimizer is optimizer and model.loss is loss
+    assert model.fit(X, Y, verbose=0).history["loss"][0] > 0
+
+
 @pytest.mark.parametrize("shape", [(None, 2.5), (None, True), (None, 0), (None, "2"), 5])
 def test_build_refuses_shapes_that_are_not_positive_ints(shape):
     dense = layers.Dense(1)

@@ -31,6 +31,12 @@ def _claim(optimizer, model):
     _OPTIMIZER_MODELS[optimizer] = weakref.ref(model)
 
 
+# What compile() sets before the outputs' settings are resolved (and _resolve_compile sets).
+_COMPILE_STATE = ("optimizer", "loss", "_loss_id", "_metric_ids", "_loss_weight_ids",
+                  "_weighted_ids", "_resolved", "_output_losses", "_loss_weights",
+                  "_output_metrics", "_output_weighted_metrics", "_metric_log_names")
+
+
 def _is_function(value):
     """A user's loss or metric function, recorded in a configuration by its registered name."""
     return callable(value) and not isinstance(value, type) and not hasattr(value, "get_config")
@@ -132,11 +138,16 @@ class Compiling:
             raise TypeError(f"loss_weights: expected a list or dict of numbers, received "
                             f"{type(loss_weights).__name__}")
         with _interrupts.deferred():  # Ctrl-C cannot leave it half compiled
+            previous = {name: getattr(self, name) for name in _COMPILE_STATE}
             self.optimizer, self.loss, self._loss_id = optimizer, loss_object, loss
             self._metric_ids, self._loss_weight_ids = metric_ids, loss_weights
             self._weighted_ids, self._resolved = weighted_ids, None
             if self.built:
-                self._resolve_compile()
+                try:
+                    self._resolve_compile()
+                except BaseException:  # settings the outputs refuse: keep the last compile
+                    self.__dict__.update(previous)
+                    raise
                 self._pack()  # applies changed `trainable` flags, as Keras's compile does
 
     def _resolve_compile(self):
