@@ -189,6 +189,10 @@ class Dense:
 LOSSES = ("categorical_crossentropy", "binary_crossentropy")
 
 
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))  # the same function; exp(-z) would overflow
+
+
 class ConvNet:
     """The layers in order, their weights drawn from `seed` (also the shuffles' and dropout's
     generator), trained with Adam on softmax (or sigmoid) cross-entropy."""
@@ -219,7 +223,7 @@ class ConvNet:
         for begin in range(0, len(x), batch_size):
             z = self.logits(np.asarray(x[begin:begin + batch_size], self.dtype))
             if self.loss == "binary_crossentropy":
-                out.append(1 / (1 + np.exp(-z)))
+                out.append(_sigmoid(z))
             else:
                 e = np.exp(z - z.max(axis=1, keepdims=True))
                 out.append(e / e.sum(axis=1, keepdims=True))
@@ -230,7 +234,7 @@ class ConvNet:
         if self.loss == "binary_crossentropy":
             # -log p = log(1 + e^-z), -log(1 - p) = log(1 + e^z): no overflow, no log(0)
             loss = float((y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)).mean())
-            return loss, (1 / (1 + np.exp(-z)) - y) / self.dtype.type(z.size)
+            return loss, (_sigmoid(z) - y) / self.dtype.type(z.size)
         shifted = z - z.max(axis=1, keepdims=True)
         log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = -float((y * (shifted - log_sum)).sum()) / len(z)
