@@ -202,6 +202,18 @@ def test_a_fitted_estimator_pickles_with_its_model_and_optimizer_state():
     assert len(restored.history_["loss"]) == 3
 
 
+def test_a_model_not_built_yet_clones_pickles_and_builds_from_the_data():
+    """Sequential without an Input: no weights until fit (nerve's files cannot hold it)."""
+    model = Sequential([Dense(4, activation="relu"), Dense(1)])
+    model.compile(loss="mse", optimizer="adam")
+    estimator = SKLearnRegressor(model, fit_kwargs={"epochs": 2})
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    for copy in (clone(estimator), pickle.loads(pickle.dumps(estimator))):
+        assert not copy.model.built and copy.model.compiled
+        assert copy.fit(X, y).predict(X).shape == (30,)
+    assert not model.built
+
+
 @pytest.mark.parametrize("params, error, message", [
     ({"model": "dense"}, TypeError, "model: expected a compiled nerve Model"),
     ({"model": lambda X, y: "dense"}, TypeError, "model: the function returned a str"),

@@ -10,22 +10,31 @@ from ..registration import get_registered_name
 def fresh_clone(model):
     """`model`'s architecture and compile settings with newly initialised weights and a new
     optimizer (keras.models.clone_model, then compile as the original was)."""
-    clone = type(model).from_config(model.get_config())
-    build_config = model.get_build_config()
-    if build_config and not clone.built:
-        clone.build_from_config(build_config)
-    compile_config = model.get_compile_config()
+    return _from_configs(type(model), model.get_config(), model.get_build_config(),
+                         model.get_compile_config())
+
+
+def _from_configs(model_class, config, build_config, compile_config):
+    model = model_class.from_config(config)
+    if build_config and not model.built:
+        model.build_from_config(build_config)
     if compile_config is not None:
-        clone.compile_from_config(compile_config)
-    return clone
+        model.compile_from_config(compile_config)
+    return model
 
 
 class SavedModel:
     """A model as the bytes of its nerve file (architecture, weights, compile settings,
-    optimizer state), which pickle: nerve models hold locks and kernel plans, which do not."""
+    optimizer state), which pickle: nerve models hold locks and kernel plans, which do not.
+    A model not built yet has no weights nor optimizer state: its configurations suffice (and
+    nerve's files do not load such a model)."""
 
     def __init__(self, model):
         self.model_class = type(model)
+        self.configs = self.file_bytes = None
+        if not model.built:
+            self.configs = (model.get_config(), None, model.get_compile_config())
+            return
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "model.nerve")
             saving.save_model(model, path)
@@ -35,6 +44,8 @@ class SavedModel:
     def restore(self):
         """A new model equal to the saved one; the model's own class is passed as a custom
         object, so an unregistered subclass of Model restores too."""
+        if self.configs is not None:
+            return _from_configs(self.model_class, *self.configs)
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "model.nerve")
             with open(path, "wb") as file:
