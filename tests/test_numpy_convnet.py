@@ -92,7 +92,7 @@ def assert_trains_like_nerve(net, nerve_layers, x, y, tolerance):
     """From the numpy net's initial weights, 3 epochs of fixed batches of 16 on each side end
     at the same weights, losses and predictions."""
     model = nerve.Sequential([nerve.Input(x.shape[1:]), *nerve_layers])
-    model.compile(optimizer=nerve.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.compile(optimizer=nerve.optimizers.Adam(1e-3), loss=net.loss)
     model.set_weights(net.params)
     losses = [net.fit_epoch(x, y, batch_size=16, shuffle=False) for _ in range(3)]
     history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
@@ -112,6 +112,38 @@ def test_adam_and_loss_match_nerve_on_a_dense_network():
     assert_trains_like_nerve(net, [layers.Flatten(), layers.Dense(8, activation="relu"),
                                    layers.Dense(4, activation="softmax")], x, y,
                              dict(rtol=1e-5, atol=1e-6))
+
+
+def test_binary_crossentropy_trains_like_nerve_on_the_demo_mlp():
+    """The breast-cancer network: Dense(10, relu) -> Dense(1, sigmoid)."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((40, 30)).astype(np.float32)
+    y = (x[:, :1] + 0.5 * rng.standard_normal((40, 1)) > 0).astype(np.float32)
+    net = nc.ConvNet([nc.Dense(10, activation="relu"), nc.Dense(1)], input_shape=(30,),
+                     loss="binary_crossentropy")
+    layers = nerve.layers
+    assert_trains_like_nerve(net, [layers.Dense(10, activation="relu"),
+                                   layers.Dense(1, activation="sigmoid")], x, y,
+                             dict(rtol=1e-4, atol=1e-5))
+    assert net.predict(x).shape == (40, 1)
+
+
+def test_binary_crossentropy_gradients_match_central_differences():
+    """Two sigmoid outputs, so the mean over the outputs (Keras's) counts."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 3)), rng.integers(0, 2, (6, 2)).astype(np.float64)
+    net = nc.ConvNet([nc.Dense(4, activation="relu"), nc.Dense(2)], input_shape=(3,),
+                     dtype=np.float64, loss="binary_crossentropy")
+    net.loss_and_gradients(x, y)
+    analytic = [g.copy() for layer in net.layers for g in layer.grads]
+    for param, grad in zip(net.params, analytic):
+        numeric = central_difference(lambda: net.loss_and_gradients(x, y), param)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_an_unknown_loss_is_refused_by_name():
+    with pytest.raises(ValueError, match="loss: expected one of .*received 'hinge'"):
+        nc.ConvNet([nc.Dense(1)], input_shape=(3,), loss="hinge")
 
 
 @pytest.mark.skipif(not hasattr(nerve.layers, "Conv2D"), reason="nerve.layers has no Conv2D")

@@ -56,3 +56,12 @@ from . import graph, ops, registration, saving, variables  # noqa: E402
 from .layers import Activation, Dense, Dropout, Flatten, Input, Layer
 from .models import Functional, Model, Sequential, load_model
 from .variables import Variable
+
+
+def __getattr__(name):
+    """nerve.wrappers on first use, as keras.wrappers: it imports scikit-learn, which
+    `import nerve` must not need."""
+    if name == "wrappers":
+        import importlib
+        return importlib.import_module(".wrappers", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,85 +1,44 @@
 """A one-minute tour: `pip install ".[demo]" && python -m nerve.demo`
 
-Trains two small networks on scikit-learn's bundled data sets (nothing is downloaded), reports
-their test accuracy, times the same training on the C++ backend and on the pure-NumPy reference
-backend, then trains a small convnet on the 8x8 digit images against the same network written
-as a plain NumPy im2col loop (nerve.numpy_convnet), and saves a plot of the loss curves when
-matplotlib is installed.
+Trains three small networks on data that ships with scikit-learn (nothing is downloaded): a
+breast-cancer diagnosis from the Wisconsin breast cancer measurements, and a digit recogniser
+on the 8x8 digit images as an MLP and as a small convnet. Each network trains in nerve, as
+the same network written as a plain NumPy training loop (forward, backward and Adam by hand:
+nerve.numpy_convnet) and in PyTorch when it is installed, all from the same initial weights
+with the same epochs, batches and threads. It prints each one's test accuracy and time per
+epoch, and saves a PNG of the speeds, accuracies and loss curves when matplotlib is installed.
 """
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 import nerve
-from nerve import Dense, Input, Sequential
+from nerve import demo_frameworks as frameworks
 from nerve import numpy_convnet as nc
-from nerve._progress import ProgressBar
-from nerve.callbacks import Callback
 
 SEED = 42
-PLOT_NAME = "nerve-demo-loss.png"
+PLOT_NAME = "nerve-demo.png"
+# colour and line style per framework (the loss curves overlap: styles keep each visible)
+STYLES = {"nerve": ("tab:blue", "-"), frameworks.NUMPY_LOOP: ("tab:orange", "--")}
+PYTORCH_STYLE = ("tab:green", ":")
 
 
-class EpochProgress(Callback):
-    """One progress bar over all epochs: a 150-epoch run stays on one line."""
-
-    def __init__(self, label):
-        super().__init__()
-        self.label = label
-
-    def on_train_begin(self, logs=None):
-        print(f"   {self.label}")
-        self.bar = ProgressBar(self.params["epochs"], unit="epoch")
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(epoch + 1, logs)
-
-    def on_train_end(self, logs=None):
-        self.bar.finish(logs)
+def diagnosis_net():
+    """Dense(10, relu) -> Dense(1, sigmoid) on the 30 measurements of a breast mass."""
+    return nc.ConvNet([nc.Dense(10, activation="relu"), nc.Dense(1)], input_shape=(30,),
+                      seed=SEED, loss="binary_crossentropy")
 
 
-def developers_model(input_dim):
-    """The DEVELOPERS program's network (its input_dim set to the data's)."""
-    model = Sequential()
-    model.add(Dense(10, input_dim=input_dim, activation="relu"))
-    model.add(Dense(1, activation="sigmoid"))
-    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
-    return model
+def digits_mlp():
+    return nc.ConvNet([nc.Dense(64, activation="relu"), nc.Dense(10)], input_shape=(64,),
+                      seed=SEED)
 
 
-def digits_model(input_dim):
-    model = Sequential()
-    model.add(Dense(64, input_dim=input_dim, activation="relu"))
-    model.add(Dense(10, activation="softmax"))
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
-                  metrics=["accuracy"])
-    return model
-
-
-CONVNET = ("Conv2D(16, 3x3, relu, same) -> MaxPooling2D(2) -> Conv2D(32, 3x3, relu) -> "
-           "Flatten -> Dense(10, softmax), adam")
-
-
-def numpy_convnet():
-    """The convnet as a NumPy user writes it; nerve's copy starts from its weights."""
+def digits_convnet():
     return nc.ConvNet([nc.Conv2D(16, 3, padding="same"), nc.MaxPooling2D(2), nc.Conv2D(32, 3),
                        nc.Flatten(), nc.Dense(10)], input_shape=(8, 8, 1), seed=SEED)
-
-
-def nerve_convnet(initial_weights):
-    layers = nerve.layers
-    model = Sequential([Input((8, 8, 1)),
-                        layers.Conv2D(16, (3, 3), activation="relu", padding="same"),
-                        layers.MaxPooling2D((2, 2)),
-                        layers.Conv2D(32, (3, 3), activation="relu"),
-                        layers.Flatten(),
-                        Dense(10, activation="softmax")])
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    model.set_weights(initial_weights)
-    return model
 
 
 def split(x, y):
@@ -99,101 +58,88 @@ def split_and_standardise(x, y):
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
 
-def train(make_model, data, epochs, batch_size, backend):
-    """Train from the same seed (same initial weights, same shuffles); returns the model, its
-    History and the wall time of fit()."""
-    x_train, y_train, _, _ = data
-    with nerve.use_backend(backend):
-        nerve.utils.set_random_seed(SEED)
-        model = make_model(x_train.shape[1])
-        label = "C++ backend" if backend == "cpp" else "NumPy reference backend"
-        progress = EpochProgress(label)
-        start = time.perf_counter()
-        history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                            callbacks=[progress])
-        return model, history, time.perf_counter() - start
+def tasks(args):
+    """(title, network, data description, make_net, data, epochs, batch size) per task."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+
+    digits_x, digits_y = load_digits(return_X_y=True)
+    return [
+        ("Breast-cancer diagnosis (Wisconsin breast cancer data)",
+         "Dense(10, relu) -> Dense(1, sigmoid), adam, binary_crossentropy",
+         "30 standardised measurements per breast mass, benign or malignant", diagnosis_net,
+         split_and_standardise(*load_breast_cancer(return_X_y=True)), args.cancer_epochs, 10),
+        ("Handwritten digits, an MLP",
+         "Dense(64, relu) -> Dense(10, softmax), adam, sparse_categorical_crossentropy",
+         "64 standardised pixels per 8x8 image", digits_mlp,
+         split_and_standardise(digits_x, digits_y), args.digits_epochs, 32),
+        ("Handwritten digits, a small convnet",
+         "Conv2D(16, 3x3, relu, same) -> MaxPooling2D(2) -> Conv2D(32, 3x3, relu) -> "
+         "Flatten -> Dense(10, softmax), adam",
+         "8x8x1 images, pixels scaled to [0, 1]", digits_convnet,
+         split(digits_x.reshape(-1, 8, 8, 1) / 16, digits_y),  # pixels are 0-16
+         args.convnet_epochs, 32),
+    ]
 
 
-def test_accuracy(model, data):
-    _, _, x_test, y_test = data
-    outputs = model.predict(x_test, verbose=0)
-    predicted = (outputs[:, 0] > 0.5) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
-    return float(np.mean(predicted == y_test))
+def relative_speed(nerve_result, other):
+    ratio = other.seconds / nerve_result.seconds
+    return f"nerve {ratio:.1f}x faster" if ratio >= 1 else f"nerve {1 / ratio:.1f}x slower"
 
 
-def run_task(title, description, make_model, data, epochs, batch_size):
-    print(f"\n{title}\n   {description}, {epochs} epochs, batch {batch_size}")
-    print(f"   {len(data[0])} training / {len(data[2])} test samples, {data[0].shape[1]} "
-          "standardised features")
-    fast, fast_history, fast_time = train(make_model, data, epochs, batch_size, "cpp")
-    slow, slow_history, slow_time = train(make_model, data, epochs, batch_size, "numpy")
-    print(f"   test accuracy: {test_accuracy(fast, data):.2%} (C++), "
-          f"{test_accuracy(slow, data):.2%} (NumPy reference)")
-    print(f"   training time: C++ {fast_time:.2f} s, NumPy reference {slow_time:.2f} s, "
-          f"speed-up {slow_time / fast_time:.1f}x")
-    return title, [("C++ backend", fast_history.history["loss"]),
-                   ("NumPy reference", slow_history.history["loss"])]
+def report(results):
+    """The table under a task: accuracy, time per epoch, and nerve's speed against each."""
+    width = max(len(r.framework) for r in results) + 2
+    print(f"   {'':{width}}test accuracy   time per epoch")
+    for result in results:
+        speed = "" if result is results[0] else "   " + relative_speed(results[0], result)
+        print(f"   {result.framework:{width}}{result.accuracy:12.2%}   "
+              f"{result.seconds_per_epoch * 1e3:11.2f} ms{speed}")
+    if len(results) == 2:
+        print("   PyTorch: not installed (pip install torch adds it to the comparison)")
 
 
-def train_numpy_convnet(net, x, y, epochs, batch_size):
-    """The NumPy loop's losses and seconds; its BLAS gets nerve's thread count (threadpoolctl
-    comes with scikit-learn)."""
-    from threadpoolctl import threadpool_limits
-
-    one_hot = np.eye(10, dtype=np.float32)[y]
-    print("   NumPy im2col loop")
-    bar, losses = ProgressBar(epochs, unit="epoch"), []
-    with threadpool_limits(nerve.get_num_threads()):
-        start = time.perf_counter()
-        for epoch in range(epochs):
-            losses.append(net.fit_epoch(x, one_hot, batch_size))
-            bar.update(epoch + 1, {"loss": losses[-1]})
-        seconds = time.perf_counter() - start
-    bar.finish({"loss": losses[-1]})
-    return losses, seconds
+def run_task(title, network, description, make_net, data, epochs, batch_size):
+    print(f"\n{title}\n   {network}, {epochs} epochs, batch {batch_size}")
+    print(f"   {len(data[0])} training / {len(data[2])} test samples: {description}; "
+          "every framework starts from the same initial weights")
+    results = frameworks.compare(make_net, data, epochs, batch_size, SEED)
+    report(results)
+    return title, results
 
 
-def run_convnet_task(data, epochs, batch_size):
-    """The digits as 8x8 images: nerve's convnet against the NumPy loop from the same weights;
-    None (after a message) on a nerve without convolution layers."""
-    title = "Handwritten digits, a small convnet"
-    print(f"\n{title}\n   {CONVNET}, {epochs} epochs, batch {batch_size}")
-    if not all(hasattr(nerve.layers, name) for name in ("Conv2D", "MaxPooling2D")):
-        print("   skipped: this nerve has no Conv2D / MaxPooling2D layers")
-        return None
-    x_train, y_train, x_test, y_test = data
-    print(f"   {len(x_train)} training / {len(x_test)} test images, 8x8 pixels scaled to "
-          "[0, 1], both from the same initial weights")
-    net = numpy_convnet()
-    model = nerve_convnet([p.copy() for p in net.params])
-    nerve.utils.set_random_seed(SEED)
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
-                        callbacks=[EpochProgress("nerve")])
-    nerve_time = time.perf_counter() - start
-    numpy_losses, numpy_time = train_numpy_convnet(net, x_train, y_train, epochs, batch_size)
-    numpy_accuracy = float(np.mean(net.predict(x_test).argmax(axis=1) == y_test))
-    print(f"   test accuracy: {test_accuracy(model, data):.2%} (nerve), {numpy_accuracy:.2%} "
-          "(NumPy im2col loop)")
-    print(f"   training time: nerve {nerve_time:.2f} s, NumPy im2col loop {numpy_time:.2f} s, "
-          f"speed-up {numpy_time / nerve_time:.1f}x")
-    return title, [("nerve", history.history["loss"]), ("NumPy im2col loop", numpy_losses)]
+def style(framework):
+    return STYLES.get(framework, PYTORCH_STYLE)
 
 
-def save_plot(curves, directory):
-    """A PNG of the loss curves, or None without matplotlib."""
+def save_plot(outcomes, directory):
+    """A PNG with a column per task: time per epoch, test accuracy, loss curves; None without
+    matplotlib."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    figure = Figure(figsize=(5 * len(curves), 4), layout="constrained")
-    for axes, (title, lines) in zip(figure.subplots(1, len(curves), squeeze=False)[0], curves):
-        for (label, losses), style in zip(lines, ("-", "--")):
-            axes.plot(np.arange(1, len(losses) + 1), losses, style, label=label)
-        axes.set(title=title, xlabel="epoch", ylabel="training loss", yscale="log")
-        axes.legend()
+    figure = Figure(figsize=(5 * len(outcomes), 10), layout="constrained")
+    figure.suptitle(f"nerve against the same networks in plain NumPy and PyTorch: same initial "
+                    f"weights, epochs, batches, {nerve.get_num_threads()} threads")
+    grid = figure.subplots(3, len(outcomes), squeeze=False)
+    for (speed, accuracy, loss), (title, results) in zip(grid.T, outcomes):
+        names = [r.framework.replace(" loop", "\nloop") for r in results]
+        colours = [style(r.framework)[0] for r in results]
+        milliseconds = [r.seconds_per_epoch * 1e3 for r in results]
+        speed.bar_label(speed.bar(names, milliseconds, color=colours), fmt="%.1f ms")
+        speed.set(title=title, ylabel="time per epoch (ms), lower is faster",
+                  ylim=(0, 1.15 * max(milliseconds)))
+        bars = accuracy.bar(names, [100 * r.accuracy for r in results], color=colours)
+        accuracy.bar_label(bars, fmt="%.1f%%")
+        accuracy.set(ylabel="test accuracy (%)", ylim=(0, 110))
+        for result in results:
+            colour, line = style(result.framework)
+            loss.plot(np.arange(1, len(result.losses) + 1), result.losses, line, color=colour,
+                      marker="o" if len(result.losses) < 10 else None, label=result.framework)
+        loss.set(xlabel="epoch", ylabel="training loss", yscale="log")
+        loss.legend()
     path = os.path.join(directory, PLOT_NAME)
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=90)
     return path
 
 
@@ -202,14 +148,18 @@ def main(argv=None):
         "\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=".", help="directory for the plot (default: .)")
     parser.add_argument("--cancer-epochs", type=int, default=150, metavar="N",
-                        help="epochs of the breast-cancer model (default: 150)")
+                        help="epochs of the breast-cancer diagnosis (default: 150)")
     parser.add_argument("--digits-epochs", type=int, default=30, metavar="N",
-                        help="epochs of the digits model (default: 30)")
+                        help="epochs of the digits MLP (default: 30)")
     parser.add_argument("--convnet-epochs", type=int, default=10, metavar="N",
                         help="epochs of the digits convnet (default: 10)")
     args = parser.parse_args(argv)
+    for name in ("cancer_epochs", "digits_epochs", "convnet_epochs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')}: expected at least 1, received "
+                         f"{getattr(args, name)}")
     try:
-        from sklearn.datasets import load_breast_cancer, load_digits
+        import sklearn  # noqa: F401
     except ImportError:
         sys.exit('The demo needs scikit-learn: pip install "nerve[demo]" '
                  "(or pip install scikit-learn matplotlib)")
@@ -217,23 +167,14 @@ def main(argv=None):
         sys.exit(f"--out: {args.out!r} is not a directory")
 
     info = nerve.build_info()
+    torch_version = frameworks.torch_version()
     print(f"nerve {nerve.__version__}: {info['isa_selected']} kernels, "
-          f"{nerve.get_num_threads()} threads")
-    digits = load_digits(return_X_y=True)
-    curves = [
-        run_task("Breast cancer (the DEVELOPERS program)",
-                 "Dense(10, relu) -> Dense(1, sigmoid), adam, binary_crossentropy",
-                 developers_model, split_and_standardise(*load_breast_cancer(return_X_y=True)),
-                 args.cancer_epochs, 10),
-        run_task("Handwritten digits, 8x8 pixels",
-                 "Dense(64, relu) -> Dense(10, softmax), adam, sparse_categorical_crossentropy",
-                 digits_model, split_and_standardise(*digits), args.digits_epochs, 32),
-    ]
-    images = split(digits[0].reshape(-1, 8, 8, 1) / 16, digits[1])  # pixels are 0-16
-    convnet = run_convnet_task(images, args.convnet_epochs, 32)
-    curves += [convnet] if convnet else []
-    path = save_plot(curves, args.out)
-    print(f"\nLoss curves: {path}" if path else "\n(pip install matplotlib to plot the loss)")
+          f"{nerve.get_num_threads()} threads; PyTorch "
+          f"{torch_version or 'not installed'}")
+    outcomes = [run_task(*task) for task in tasks(args)]
+    path = save_plot(outcomes, args.out)
+    print(f"\nSpeed, accuracy and loss curves: {path}" if path
+          else "\n(pip install matplotlib to plot speed, accuracy and loss)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ batch, Adam with Keras's defaults (lr 1e-3, betas 0.9/0.999, epsilon 1e-7).
     probabilities = net.predict(x_test)
 
 The last layer gives logits; `predict` applies the softmax and training uses the fused
-softmax cross-entropy gradient (p - y) / batch.
+softmax cross-entropy gradient (p - y) / batch. With loss="binary_crossentropy" (a Dense(1)
+last layer: the demo's breast-cancer MLP) the logits go through a sigmoid instead, with Keras's
+mean over the outputs, and the gradient is (p - y) / (batch * outputs).
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -184,13 +186,22 @@ class Dense:
         return dy @ self.kernel.T if need_dx else None
 
 
+LOSSES = ("categorical_crossentropy", "binary_crossentropy")
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))  # the same function; exp(-z) would overflow
+
+
 class ConvNet:
     """The layers in order, their weights drawn from `seed` (also the shuffles' and dropout's
-    generator), trained with Adam on softmax cross-entropy."""
+    generator), trained with Adam on softmax (or sigmoid) cross-entropy."""
 
     def __init__(self, layers, input_shape, seed=0, dtype=np.float32, learning_rate=1e-3,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        self.layers, self.dtype = layers, np.dtype(dtype)
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-7, loss="categorical_crossentropy"):
+        if loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {LOSSES}, received {loss!r}")
+        self.layers, self.dtype, self.loss = layers, np.dtype(dtype), loss
         self.rng = np.random.default_rng(seed)
         shape = tuple(input_shape)
         for layer in layers:
@@ -207,22 +218,32 @@ class ConvNet:
         return x
 
     def predict(self, x, batch_size=128):
-        """Softmax probabilities, batch by batch."""
+        """Softmax (or sigmoid) probabilities, batch by batch."""
         out = []
         for begin in range(0, len(x), batch_size):
             z = self.logits(np.asarray(x[begin:begin + batch_size], self.dtype))
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            out.append(e / e.sum(axis=1, keepdims=True))
+            if self.loss == "binary_crossentropy":
+                out.append(_sigmoid(z))
+            else:
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                out.append(e / e.sum(axis=1, keepdims=True))
         return np.concatenate(out)
+
+    def _loss_and_logit_gradient(self, z, y):
+        """The batch's mean loss and its gradient with respect to the logits z."""
+        if self.loss == "binary_crossentropy":
+            # -log p = log(1 + e^-z), -log(1 - p) = log(1 + e^z): no overflow, no log(0)
+            loss = float((y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)).mean())
+            return loss, (_sigmoid(z) - y) / self.dtype.type(z.size)
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss = -float((y * (shifted - log_sum)).sum()) / len(z)
+        return loss, (np.exp(shifted - log_sum) - y) / self.dtype.type(len(z))
 
     def loss_and_gradients(self, x, y, training=True, input_gradient=False):
         """Mean cross-entropy of the batch; leaves each layer's `grads` beside its `params`.
         With input_gradient, returns (loss, d loss / d x) instead."""
-        z = self.logits(x, training)
-        shifted = z - z.max(axis=1, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        loss = -float((y * (shifted - log_sum)).sum()) / len(x)
-        dy = (np.exp(shifted - log_sum) - y) / self.dtype.type(len(x))
+        loss, dy = self._loss_and_logit_gradient(self.logits(x, training), y)
         for i in range(len(self.layers) - 1, -1, -1):
             dy = self.layers[i].backward(dy, need_dx=bool(i) or input_gradient)
         return (loss, dy) if input_gradient else loss
