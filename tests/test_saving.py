@@ -111,6 +111,17 @@ def test_uncompiled_and_unbuilt_models_round_trip(tmp_path, fake_models):
     assert loaded.optimizer is None and loaded.weights[0].dtype == np.float64
 
 
+def test_a_real_model_saved_before_it_was_built_loads_unbuilt_and_trains(tmp_path):
+    from nerve import layers
+    model = nerve.models.Sequential([layers.Dense(3), layers.Dense(1)])
+    model.compile("adam", "mse")
+    saving.save_model(model, tmp_path / "m.nerve")
+    loaded = saving.load_model(tmp_path / "m.nerve")
+    assert not loaded.built and loaded.optimizer is not None
+    loaded.fit(np.ones((4, 2), np.float32), np.ones(4, np.float32), verbose=0)
+    assert loaded.built and loaded.optimizer.iterations == 1
+
+
 def test_the_file_is_a_versioned_zip_of_json_and_npy(tmp_path, fake_models):
     path = tmp_path / "m.keras"
     saving.save_model(trained_model(), path)

@@ -61,7 +61,8 @@ def load_model(filepath, custom_objects=None):
             model = _from_header(filepath, "the model from its configuration",
                                  lambda: _rebuild(model_class, header))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
-    model.set_weights(arrays["weights"])
+    if arrays["weights"]:  # none in a model saved before it was built: it loads unbuilt
+        model.set_weights(arrays["weights"])
     if header.get("compile_config") is not None:
         _from_header(filepath, "the compile settings",
                      lambda: model.compile_from_config(header["compile_config"]))
@@ -126,7 +127,8 @@ def load_weights(model, filepath):
     filepath = _path(filepath)
     _, arrays = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
-    model.set_weights(arrays["weights"])
+    if arrays["weights"]:  # none in a model saved before it was built: it loads unbuilt
+        model.set_weights(arrays["weights"])
 
 
 def _path(filepath):
