@@ -5,6 +5,7 @@
 """
 import operator as _operator
 import os as _os
+from typing import Any as _Any, Dict as _Dict
 
 # libgomp reads its wait policy once, from the environment, when _core loads it. Its default
 # spins ~300k times (milliseconds) before a waiting thread sleeps: when another process holds a
@@ -22,10 +23,10 @@ finally:
         del _os.environ["GOMP_SPINCOUNT"]
 from .backend import backend_name, get_backend, set_backend, use_backend
 
-__version__ = _core.__version__
+__version__: str = _core.__version__
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use).
     Also sets OpenMP's count on this thread, which threadpoolctl reports."""
     try:
@@ -35,14 +36,14 @@ def set_num_threads(n):
     _core.set_num_threads(n)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Threads nerve's kernels use on this thread: the count set (OMP_NUM_THREADS or the CPU
     count by default), lowered inside threadpoolctl.threadpool_limits, 1 where the system
     does not let the process start threads (a RuntimeWarning says so)."""
     return _core.get_num_threads()
 
 
-def build_info():
+def build_info() -> _Dict[str, _Any]:
     """Version, compiler, OpenMP, instruction sets compiled/supported/selected, threads."""
     info = dict(_core.build_info())
     info["backend"] = backend_name()

@@ -8,12 +8,14 @@ import contextlib
 import importlib
 import os
 import threading
+from types import ModuleType
+from typing import Iterator
 
 BACKENDS = {"cpp": "nerve._core", "numpy": "nerve.reference"}
 _state = threading.local()
 
 
-def _check(name):
+def _check(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"backend: expected one of {sorted(BACKENDS)}, received {name!r}")
     return name
@@ -22,17 +24,17 @@ def _check(name):
 _default = _check(os.environ.get("NERVE_BACKEND", "cpp"))
 
 
-def backend_name():
+def backend_name() -> str:
     """Name of the active backend ("cpp" or "numpy")."""
     return getattr(_state, "name", None) or _default
 
 
-def get_backend():
+def get_backend() -> ModuleType:
     """The active backend module."""
     return importlib.import_module(BACKENDS[backend_name()])
 
 
-def set_backend(name):
+def set_backend(name: str) -> None:
     """Make `name` the process-wide backend ("cpp" or "numpy")."""
     global _default
     _default = _check(name)
@@ -40,7 +42,7 @@ def set_backend(name):
 
 
 @contextlib.contextmanager
-def use_backend(name):
+def use_backend(name: str) -> Iterator[ModuleType]:
     """Run the body on backend `name` (in this thread), then restore the previous one."""
     previous = getattr(_state, "name", None)
     _state.name = _check(name)

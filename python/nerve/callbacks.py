@@ -9,6 +9,7 @@ import math
 import numbers
 import os
 import warnings
+from typing import Any, Callable, Dict, Iterable, Optional, Union
 
 import numpy as np
 
@@ -23,6 +24,8 @@ _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_beg
 _BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 _HOOKS = _EPOCH_HOOKS + _RUN_HOOKS + _BATCH_HOOKS + tuple(_BATCH_ALIASES.values())
 # Metrics that improve upwards; everything else (losses, errors) improves downwards.
+# What a hook receives: the epoch's or batch's metrics by name (None: none yet).
+Logs = Optional[Dict[str, Any]]
 _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", "r2")
 
 
@@ -34,62 +37,62 @@ class Callback:
     # set this accept it as is (and call it only when they need the values); the others get a dict.
     _accepts_lazy_logs = False
 
-    def __init__(self):
-        self.model = None
-        self.params = {}
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: Dict[str, Any] = {}
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
 
-    def set_params(self, params):
+    def set_params(self, params: Dict[str, Any]) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Logs = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Logs = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         pass
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self.on_batch_begin(batch, logs)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         self.on_batch_end(batch, logs)
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: Logs = None) -> None:
         pass
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: Logs = None) -> None:
         pass
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Logs = None) -> None:
         pass
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Logs = None) -> None:
         pass
 
-    def on_test_batch_begin(self, batch, logs=None):
+    def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
         pass
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
         pass
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Logs = None) -> None:
         pass
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Logs = None) -> None:
         pass
 
-    def on_predict_batch_begin(self, batch, logs=None):
+    def on_predict_batch_begin(self, batch: int, logs: Logs = None) -> None:
         pass
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
         pass
 
 
@@ -156,8 +159,9 @@ class CallbackList(Callback):
     `.history` is the History callback.
     """
 
-    def __init__(self, callbacks=None, *, model=None, add_history=False, add_progbar=False,
-                 verbose=1, epochs=1, steps=None):
+    def __init__(self, callbacks: Optional[Iterable[Callback]] = None, *, model: Any = None,
+                 add_history: bool = False, add_progbar: bool = False, verbose: int = 1,
+                 epochs: int = 1, steps: Optional[int] = None) -> None:
         super().__init__()
         self.callbacks = _callback_list(callbacks)
         for cb in self.callbacks:
@@ -219,10 +223,10 @@ class History(Callback):
     """Records the epoch logs: `history[name]` is a list with one value per epoch.
     `model.fit` returns it (and sets `model.history`)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.history = {}
-        self.epoch = []
+        self.history: Dict[str, list] = {}
+        self.epoch: list = []
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -239,7 +243,7 @@ class ProgbarLogger(Callback):
 
     _accepts_lazy_logs = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.verbose, self.epochs, self.target = 1, 1, None
         self._bar = None
@@ -352,8 +356,9 @@ class EarlyStopping(Callback):
     beats it. `start_from_epoch`: epochs of warm-up that are not monitored.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__()
         self._monitor = _Monitor(monitor, mode, min_delta, "Early stopping")
         self.monitor, self.min_delta = monitor, self._monitor.min_delta
@@ -414,9 +419,11 @@ class ModelCheckpoint(Callback):
 
     _accepts_lazy_logs = True  # with save_freq=N, it needs the logs only every N batches
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+    def __init__(self, filepath: Union[str, os.PathLike], monitor: str = "val_loss",
+                 verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: Union[str, int] = "epoch",
+                 initial_value_threshold: Optional[float] = None) -> None:
         super().__init__()
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError("save_freq: expected 'epoch' or a positive number of batches, "
@@ -431,7 +438,7 @@ class ModelCheckpoint(Callback):
         self._epoch = 0
         self._batches_since_save = 0
         if save_freq != "epoch":
-            self.on_train_batch_end = self._count_batch
+            self.on_train_batch_end = self._count_batch  # type: ignore[method-assign]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -493,7 +500,7 @@ class LearningRateScheduler(Callback):
     """Sets the learning rate at the start of each epoch to `schedule(epoch, lr)` (or
     `schedule(epoch)`), where `epoch` counts from 0 and `lr` is the current rate."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
         self._takes_lr = _positional_arity(schedule) >= 2
@@ -533,8 +540,9 @@ class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by `factor` when `monitor` has not improved by `min_delta`
     for `patience` epochs, then waits `cooldown` epochs; never goes below `min_lr`."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
         super().__init__()
         if not factor < 1.0:  # (NaN too)
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
@@ -584,7 +592,8 @@ class ReduceLROnPlateau(Callback):
 class CSVLogger(Callback):
     """Writes one row per epoch to a CSV file: `epoch` (from 0), then the logs' keys, sorted."""
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: Union[str, os.PathLike], separator: str = ",",
+                 append: bool = False) -> None:
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
         self._file = None
@@ -619,7 +628,7 @@ class TerminateOnNaN(Callback):
     """Stops training as soon as a batch's loss is NaN or infinite (or raises, with
     raise_error=True)."""
 
-    def __init__(self, raise_error=False):
+    def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
         self.raise_error = raise_error
         self._epoch = 0
@@ -645,9 +654,13 @@ class LambdaCallback(Callback):
     Epoch and batch hooks take (index, logs); the others take (logs). Any hook name of
     Callback may be given as a keyword."""
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
-                 **kwargs):
+    def __init__(self, on_epoch_begin: Optional[Callable[..., Any]] = None,
+                 on_epoch_end: Optional[Callable[..., Any]] = None,
+                 on_train_begin: Optional[Callable[..., Any]] = None,
+                 on_train_end: Optional[Callable[..., Any]] = None,
+                 on_train_batch_begin: Optional[Callable[..., Any]] = None,
+                 on_train_batch_end: Optional[Callable[..., Any]] = None,
+                 **kwargs: Callable[..., Any]) -> None:
         super().__init__()
         unknown = sorted(set(kwargs) - set(_HOOKS))
         if unknown:

@@ -6,8 +6,13 @@
 import gzip
 import os
 import warnings
+from typing import Optional, Tuple, Union
 
 import numpy as np
+
+from ._typing import DTypeLike
+
+_Split = Tuple[np.ndarray, np.ndarray]
 
 _KERAS_MNIST = os.path.join("~", ".keras", "datasets", "mnist.npz")
 _MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -17,7 +22,7 @@ _IDX_STEMS = {"x_train": ("train-images", 3), "y_train": ("train-labels", 1),
 _IDX_UBYTE = 0x08
 
 
-def load_mnist(path=None):
+def load_mnist(path: Optional[Union[str, os.PathLike]] = None) -> Tuple[_Split, _Split]:
     """MNIST as `((x_train, y_train), (x_test, y_test))`, uint8 like keras.datasets.mnist:
     images (n, 28, 28) with pixels 0-255, labels (n,) in 0-9.
 
@@ -100,7 +105,9 @@ def _read_idx(path, ndim):
     return np.frombuffer(data, np.uint8, offset=header_size).reshape(shape).copy()
 
 
-def load_csv(path, label_column=-1, delimiter=",", skip_header="auto", dtype=np.float32):
+def load_csv(path: Union[str, os.PathLike], label_column: Optional[int] = -1,
+             delimiter: str = ",", skip_header: Union[str, bool, int] = "auto",
+             dtype: DTypeLike = np.float32) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """A numeric table as `(X, y)`: the features and the `label_column` column, as `dtype`
     (y too: cast it with `y.astype(int)` for class indices). label_column=None returns
     `(X, None)`.

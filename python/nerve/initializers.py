@@ -5,10 +5,12 @@ returns the same values on every call, as in Keras 3.
 """
 import math
 import numbers
+from typing import Any, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 
 from . import utils
+from ._typing import DTypeLike, Shape
 
 __all__ = ["Initializer", "Constant", "Zeros", "Ones", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform",
@@ -16,11 +18,14 @@ __all__ = ["Initializer", "Constant", "Zeros", "Ones", "RandomNormal", "RandomUn
 
 
 class Initializer(utils.Configurable):
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = None) -> np.ndarray:
         dtype = utils.standardize_dtype(dtype or utils.floatx())
         return np.asarray(self._values(tuple(shape)), dtype=dtype).reshape(shape)
 
-    def _generator(self):
+    def _values(self, shape: Tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} defines no _values(shape)")
+
+    def _generator(self) -> np.random.Generator:
         seed = getattr(self, "seed", None)
         return utils.generator() if seed is None else np.random.default_rng(seed)
 
@@ -35,7 +40,7 @@ def _seed(seed, owner):
 class Constant(Initializer):
     _config_keys = ("value",)
 
-    def __init__(self, value=0.0):
+    def __init__(self, value: float = 0.0) -> None:
         self.value = utils.finite_number(value, "Constant: value")
 
     def _values(self, shape):
@@ -55,7 +60,7 @@ class Ones(Initializer):
 class RandomNormal(Initializer):
     _config_keys = ("mean", "stddev", "seed")
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None) -> None:
         _normal_arguments(self, mean, stddev, seed)
 
     def _values(self, shape):
@@ -65,7 +70,8 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     _config_keys = ("minval", "maxval", "seed")
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05,
+                 seed: Optional[int] = None) -> None:
         self.minval = utils.finite_number(minval, "RandomUniform: minval")
         self.maxval = utils.finite_number(maxval, "RandomUniform: maxval")
         self.seed = _seed(seed, "RandomUniform")
@@ -94,7 +100,7 @@ def _truncated_normal(generator, stddev, shape):
 class TruncatedNormal(Initializer):
     _config_keys = ("mean", "stddev", "seed")
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None) -> None:
         _normal_arguments(self, mean, stddev, seed)
 
     def _values(self, shape):
@@ -113,11 +119,12 @@ def _fans(shape):
 class VarianceScaling(Initializer):
     """Samples with variance scale / fan (fan_in, fan_out or their average)."""
 
-    _config_keys = ("scale", "mode", "distribution", "seed")
+    _config_keys: Tuple[str, ...] = ("scale", "mode", "distribution", "seed")
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed: Optional[int] = None) -> None:
         if mode not in self._MODES:
             raise ValueError(f"mode: expected one of {self._MODES}, received {mode!r}")
         if distribution not in self._DISTRIBUTIONS:
@@ -142,11 +149,12 @@ class VarianceScaling(Initializer):
         return _truncated_normal(generator, math.sqrt(variance) / 0.87962566103423978, shape)
 
 
-def _variance_scaling(name, scale, mode, distribution):
+def _variance_scaling(name: str, scale: float, mode: str,
+                      distribution: str) -> Type[VarianceScaling]:
     class Preset(VarianceScaling):
         _config_keys = ("seed",)
 
-        def __init__(self, seed=None):
+        def __init__(self, seed: Optional[int] = None) -> None:
             super().__init__(scale, mode, distribution, seed)
 
     Preset.__name__ = Preset.__qualname__ = name
@@ -175,7 +183,7 @@ _REGISTRY = {**{cls.__name__: cls for cls in _CLASSES}, **_ALIASES}
 serialize = utils.serialize
 
 
-def get(identifier):
+def get(identifier: Union[str, Initializer, Dict[str, Any], type]) -> Initializer:
     """An Initializer from a name ("glorot_uniform", "HeNormal"), instance, class or config."""
     return utils.lookup(identifier, _REGISTRY, "initializer", Initializer)
 

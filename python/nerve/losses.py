@@ -8,9 +8,12 @@ returns (weighted by sample weights), as Keras reduces it. The function forms of
 losses (mean_squared_error, binary_crossentropy, ...) are written with nerve.ops too, so they
 compose inside a user's loss.
 """
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
 import numpy as np
 
 from . import ops, registration, utils
+from ._typing import DTypeLike, Tensor, TensorLike
 from .backend import get_backend
 from .graph import Graph, SymbolicTensor, is_symbolic, source_tensor
 
@@ -22,11 +25,11 @@ __all__ = ["Loss", "LossFunctionWrapper", "BinaryCrossentropy", "CategoricalCros
 
 
 # ---- the function forms: per-sample losses (the mean over the last axis), as keras.losses --
-def mean_squared_error(y_true, y_pred):
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     return ops.mean(ops.square(ops.subtract(y_true, y_pred)), axis=-1)
 
 
-def mean_absolute_error(y_true, y_pred):
+def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     return ops.mean(ops.abs(ops.subtract(y_true, y_pred)), axis=-1)
 
 
@@ -37,22 +40,25 @@ def _smoothed(y_true, label_smoothing, classes):
     return ops.add(ops.multiply(y_true, 1.0 - label_smoothing), label_smoothing / classes)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def binary_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     y_true = _smoothed(y_true, label_smoothing, 2)
     return ops.mean(ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits), axis=axis)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     y_true = _smoothed(y_true, label_smoothing, ops.shape(y_pred)[axis])
     return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(y_true: TensorLike, y_pred: TensorLike,
+                                    from_logits: bool = False, axis: int = -1) -> Tensor:
     return ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits,
                                                axis=axis)
 
 
-def huber(y_true, y_pred, delta=1.0):
+def huber(y_true: TensorLike, y_pred: TensorLike, delta: float = 1.0) -> Tensor:
     error = ops.abs(ops.subtract(y_pred, y_true))
     quadratic = ops.multiply(ops.square(error), 0.5)
     linear = ops.subtract(ops.multiply(error, delta), 0.5 * delta * delta)
@@ -76,31 +82,35 @@ class Loss(utils.Configurable):
     """kind: the backend loss kernel of a built-in loss; None for a user's Loss subclass,
     whose call(y_true, y_pred) returns per-sample losses written with nerve.ops."""
 
-    kind = None
+    kind: Optional[str] = None
     sparse = False  # y_true holds integer class labels instead of a target per output
     from_logits = False
     delta = 1.0
-    _config_keys = ("name",)
+    _config_keys: Tuple[str, ...] = ("name",)
 
-    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, name: Optional[str] = None, reduction: str = "sum_over_batch_size",
+                 dtype: DTypeLike = None) -> None:
         if reduction != "sum_over_batch_size":
             raise ValueError(f"reduction: nerve supports 'sum_over_batch_size' (Keras's "
                              f"default), received {reduction!r}")
         self.name = name or utils.snake_case(type(self).__name__)
         self.reduction = reduction
         self.dtype = None if dtype is None else utils.standardize_dtype(dtype)
-        self._graphs = {}
+        self._graphs: Dict[Any, Any] = {}
 
-    def kernel_kind(self, logits=False):
+    def kernel_kind(self, logits: bool = False) -> str:
         """The backend kind; `logits` when the model feeds pre-activations to the loss."""
+        if self.kind is None:
+            raise TypeError(f"{type(self).__name__} has no loss kernel: it computes call()")
         return self.kind + "_logits" if (logits or self.from_logits) else self.kind
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         """Per-sample losses (a user's subclass defines this, with nerve.ops)."""
         raise NotImplementedError(f"{type(self).__name__}: a Loss subclass defines call(y_true, "
                                   f"y_pred)")
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike,
+                 sample_weight: Optional[TensorLike] = None) -> Any:
         if self.kind is None or is_symbolic([y_true, y_pred]):
             return self._reduced(y_true, y_pred, sample_weight)
         y_pred = np.asarray(y_pred)
@@ -155,13 +165,14 @@ class LossFunctionWrapper(Loss):
     """A loss from a function fn(y_true, y_pred, **kwargs) -> per-sample losses, named after
     the function."""
 
-    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
+    def __init__(self, fn: Callable[..., Tensor], name: Optional[str] = None,
+                 reduction: str = "sum_over_batch_size", **kwargs: Any) -> None:
         if not callable(fn):
             raise TypeError(f"fn: expected a function, received {type(fn).__name__}")
         super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
         self.fn, self._fn_kwargs = fn, kwargs
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
@@ -186,9 +197,9 @@ class _BuiltinLoss(Loss):
 
 
 class _ProbabilisticLoss(_BuiltinLoss):
-    _config_keys = ("name", "from_logits")
+    _config_keys: Tuple[str, ...] = ("name", "from_logits")
 
-    def __init__(self, from_logits=False, name=None):
+    def __init__(self, from_logits: bool = False, name: Optional[str] = None) -> None:
         super().__init__(name)
         self.from_logits = bool(from_logits)
 
@@ -202,7 +213,8 @@ class _SmoothedLoss(_ProbabilisticLoss):
 
     _config_keys = ("name", "from_logits", "label_smoothing")
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, name=None):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 name: Optional[str] = None) -> None:
         super().__init__(from_logits, name)
         value = float(label_smoothing)
         if not (np.isfinite(value) and 0 <= value <= 1):
@@ -217,7 +229,8 @@ class _SmoothedLoss(_ProbabilisticLoss):
     def _function_arguments(self):
         return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike,
+                 sample_weight: Optional[TensorLike] = None) -> Any:
         if self.label_smoothing and not is_symbolic([y_true, y_pred]):
             y_true = self.smooth(np.asarray(y_true, dtype=np.float64), np.shape(y_pred)[-1])
         return super().__call__(y_true, y_pred, sample_weight)
@@ -262,7 +275,7 @@ class Huber(_BuiltinLoss):
     _config_keys = ("name", "delta")
     _function = staticmethod(huber)
 
-    def __init__(self, delta=1.0, name="huber_loss"):
+    def __init__(self, delta: float = 1.0, name: str = "huber_loss") -> None:
         super().__init__(name)
         delta = float(delta)
         if not (np.isfinite(delta) and delta > 0):
@@ -292,7 +305,7 @@ _FUNCTION_CLASSES = {mean_squared_error: MeanSquaredError, mean_absolute_error: 
 serialize = utils.serialize
 
 
-def get(identifier):
+def get(identifier: Union[str, Loss, Dict[str, Any], type, Callable[..., Tensor]]) -> Loss:
     """A Loss from a Keras name ("binary_crossentropy", "mse"), an instance, a config, a Loss
     subclass or a function fn(y_true, y_pred) -> per-sample losses."""
     if callable(identifier) and identifier in _FUNCTION_CLASSES:

@@ -3,9 +3,12 @@
 Models feed them the predictions they already computed during training, in chunks, only when
 a value is asked for; accumulating chunk by chunk equals Keras's per-batch accumulation.
 """
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
 import numpy as np
 
 from . import registration, utils
+from ._typing import ArrayLike, DTypeLike, Shape
 from .variables import Variable
 
 __all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
@@ -30,14 +33,15 @@ class Metric(utils.Configurable):
     reset_state(). A user's subclass keeps its state in add_weight variables (reset to zeros
     by the default reset_state) and updates them with nerve.ops, on arrays."""
 
-    _config_keys = ("name",)
+    _config_keys: Tuple[str, ...] = ("name",)
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, name: Optional[str] = None, dtype: DTypeLike = None) -> None:
         self.name = name or _default_name(type(self))
         self.dtype = utils.standardize_dtype(dtype or utils.floatx())
-        self._variables = []
+        self._variables: List[Variable] = []
 
-    def add_weight(self, shape=(), initializer="zeros", dtype=None, name=None):
+    def add_weight(self, shape: Shape = (), initializer: Any = "zeros", dtype: DTypeLike = None,
+                   name: Optional[str] = None) -> Variable:
         """A state Variable, reset to zeros by reset_state()."""
         from . import initializers
 
@@ -49,14 +53,23 @@ class Metric(utils.Configurable):
         return variable
 
     @property
-    def variables(self):
+    def variables(self) -> List[Variable]:
         return list(self._variables)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         for variable in self._variables:
             variable.assign(np.zeros(variable.shape, variable.dtype))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike,
+                     sample_weight: Optional[ArrayLike] = None) -> None:
+        raise NotImplementedError(f"{type(self).__name__} defines no update_state(y_true, "
+                                  f"y_pred, sample_weight=None)")
+
+    def result(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} defines no result()")
+
+    def __call__(self, y_true: ArrayLike, y_pred: ArrayLike,
+                 sample_weight: Optional[ArrayLike] = None) -> Any:
         """The metric over this data alone (the state is left untouched)."""
         fresh = type(self).from_config(self.get_config())
         fresh.update_state(y_true, y_pred, sample_weight)
@@ -66,18 +79,19 @@ class Metric(utils.Configurable):
 class _MeanMetric(Metric):
     """Weighted mean of a per-sample value."""
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, name: Optional[str] = None, dtype: DTypeLike = None) -> None:
         super().__init__(name, dtype)
         self.reset_state()
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self._total, self._count = 0.0, 0.0
 
     def _samplewise(self, y_true, y_pred):
         """One value per sample (rows,)."""
         return self._per_sample(y_true, _as_2d(y_pred))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike,
+                     sample_weight: Optional[ArrayLike] = None) -> None:
         values = self._samplewise(y_true, y_pred)
         if sample_weight is None:
             self._total += float(values.sum())
@@ -87,7 +101,7 @@ class _MeanMetric(Metric):
             self._total += float(np.dot(values, weights))
             self._count += float(weights.sum())
 
-    def result(self):
+    def result(self) -> float:
         return self._total / self._count if self._count else 0.0
 
 
@@ -95,7 +109,8 @@ class MeanMetricWrapper(_MeanMetric):
     """The mean over all samples seen of fn(y_true, y_pred) (per-sample values), named after
     the function: what Keras makes of a function in compile(metrics=[...])."""
 
-    def __init__(self, fn, name=None, dtype=None, **kwargs):
+    def __init__(self, fn: Callable[..., Any], name: Optional[str] = None, dtype: DTypeLike = None,
+                 **kwargs: Any) -> None:
         if not callable(fn):
             raise TypeError(f"fn: expected a function, received {type(fn).__name__}")
         self.fn, self._fn_kwargs = fn, kwargs
@@ -123,7 +138,7 @@ class MeanMetricWrapper(_MeanMetric):
 class BinaryAccuracy(_MeanMetric):
     _config_keys = ("name", "threshold")
 
-    def __init__(self, name=None, threshold=0.5):
+    def __init__(self, name: Optional[str] = None, threshold: float = 0.5) -> None:
         self.threshold = utils.finite_number(threshold, f"{type(self).__name__}: threshold")
         super().__init__(name)
 
@@ -164,16 +179,17 @@ class _ConfusionMetric(Metric):
 
     _config_keys = ("name", "thresholds")
 
-    def __init__(self, thresholds=None, name=None):
+    def __init__(self, thresholds: Optional[float] = None, name: Optional[str] = None) -> None:
         self.thresholds = 0.5 if thresholds is None else utils.finite_number(
             thresholds, f"{type(self).__name__}: thresholds")
         super().__init__(name)
         self.reset_state()
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self._tp = self._fp = self._fn = 0.0
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike,
+                     sample_weight: Optional[ArrayLike] = None) -> None:
         y_pred = _as_2d(y_pred)
         positive = _like(y_true, y_pred) > 0.5
         predicted = y_pred > self.thresholds
@@ -185,13 +201,13 @@ class _ConfusionMetric(Metric):
 
 
 class Precision(_ConfusionMetric):
-    def result(self):
+    def result(self) -> float:
         found = self._tp + self._fp
         return self._tp / found if found else 0.0
 
 
 class Recall(_ConfusionMetric):
-    def result(self):
+    def result(self) -> float:
         actual = self._tp + self._fn
         return self._tp / actual if actual else 0.0
 
@@ -200,14 +216,17 @@ class AUC(Metric):
     """Area under the ROC curve, exact: computed from every stored score (ties count half),
     where Keras interpolates over 200 thresholds."""
 
-    def __init__(self, name=None):
+    def __init__(self, name: Optional[str] = None) -> None:
         super().__init__(name)
         self.reset_state()
 
-    def reset_state(self):
-        self._scores, self._labels, self._weights = [], [], []
+    def reset_state(self) -> None:
+        self._scores: List[np.ndarray] = []
+        self._labels: List[np.ndarray] = []
+        self._weights: List[np.ndarray] = []
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: ArrayLike, y_pred: ArrayLike,
+                     sample_weight: Optional[ArrayLike] = None) -> None:
         y_pred = _as_2d(y_pred)
         self._scores.append(y_pred.ravel())
         self._labels.append(_like(y_true, y_pred).ravel() > 0.5)
@@ -215,7 +234,7 @@ class AUC(Metric):
                    else np.asarray(sample_weight, dtype=np.float64).reshape(-1))
         self._weights.append(np.repeat(weights, y_pred.shape[1]))
 
-    def result(self):
+    def result(self) -> float:
         if not self._scores:
             return 0.0
         scores, labels, weights = (np.concatenate(a) for a in (self._scores, self._labels,
@@ -246,7 +265,7 @@ _ACCURACY = ("accuracy", "acc")
 serialize = utils.serialize
 
 
-def get(identifier):
+def get(identifier: Union[str, Metric, Dict[str, Any], type, Callable[..., Any]]) -> Metric:
     """A Metric from a Keras name ("precision", "mae"), an instance, a config dict, a Metric
     subclass or a function fn(y_true, y_pred) -> per-sample values (averaged over batches).
     "accuracy" depends on the loss and output shape: see resolve()."""
@@ -263,13 +282,13 @@ def get(identifier):
     return metric
 
 
-def check(identifier):
+def check(identifier: Any) -> None:
     """Raise ValueError now for an identifier that resolve() would reject later."""
     if not (isinstance(identifier, str) and identifier.lower() in _ACCURACY):
         get(identifier)
 
 
-def resolve(identifier, loss, outputs):
+def resolve(identifier: Any, loss: Any, outputs: int) -> Metric:
     """The Metric for `identifier` on a model with `outputs` units trained with `loss`:
     "accuracy" is binary for binary cross-entropy or one output, sparse for integer labels,
     else categorical (Keras's rules); the history key stays the given name."""

@@ -9,7 +9,11 @@ import operator
 import random
 import re
 
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar
+
 import numpy as np
+
+from ._typing import ArrayLike, DTypeLike
 
 __all__ = ["set_random_seed", "floatx", "set_floatx", "to_categorical", "PyDataset", "Sequence"]
 
@@ -21,7 +25,7 @@ _INT_TYPES = ("int32", "int64")
 _floatx = "float32"
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int) -> None:
     """Seed nerve's generator, and Python's and NumPy's global ones as Keras does: two runs
     after the same seed give bitwise-identical weights on the same backend."""
     try:
@@ -35,17 +39,17 @@ def set_random_seed(seed):
     np.random.seed(seed)
 
 
-def generator():
+def generator() -> np.random.Generator:
     """nerve's global np.random.Generator (see set_random_seed)."""
     return _GENERATOR
 
 
-def floatx():
+def floatx() -> str:
     """Default dtype of new layers: "float32" (as Keras) unless set_floatx changed it."""
     return _floatx
 
 
-def set_floatx(value):
+def set_floatx(value: DTypeLike) -> None:
     """Make `value` ("float32" or "float64") the dtype of layers created from now on."""
     global _floatx
     _floatx = standardize_dtype(value)
@@ -63,7 +67,7 @@ def finite_number(value, what):
     return number
 
 
-def standardize_dtype(dtype, integers=False):
+def standardize_dtype(dtype: DTypeLike, integers: bool = False) -> str:
     """"float32" or "float64" from a name, NumPy dtype or type; with `integers` (a model's
     inputs: indices for an Embedding) also "int32" or "int64"; ValueError otherwise."""
     allowed = _FLOAT_TYPES + (_INT_TYPES if integers else ())
@@ -103,7 +107,7 @@ def size_argument(value, name):
     return int(value)
 
 
-def to_categorical(y, num_classes=None):
+def to_categorical(y: ArrayLike, num_classes: Optional[int] = None) -> np.ndarray:
     """One-hot float32 rows for integer class labels, as keras.utils.to_categorical."""
     labels = np.asarray(y)
     if labels.ndim > 1 and labels.shape[-1] == 1:
@@ -133,32 +137,33 @@ class PyDataset:
     calls __getitem__ in the calling thread, one batch at a time (its kernels already use
     every core)."""
 
-    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
+                 max_queue_size: int = 10) -> None:
         self.workers, self.use_multiprocessing = workers, use_multiprocessing
         self.max_queue_size = max_queue_size
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} defines no __getitem__(index)")
 
     @property
-    def num_batches(self):
+    def num_batches(self) -> Optional[int]:
         """Batches per epoch (len(self)), or None for an endless dataset."""
         if hasattr(self, "__len__"):
             return len(self)
         raise NotImplementedError(f"{type(self).__name__} defines neither __len__ nor "
                                   f"num_batches")
 
-    def on_epoch_begin(self):
+    def on_epoch_begin(self) -> None:
         pass
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         pass
 
 
 Sequence = PyDataset  # Keras 3 keeps the old name as an alias
 
 
-def lookup(identifier, registry, kind, base):
+def lookup(identifier: Any, registry: Mapping[str, Any], kind: str, base: type) -> Any:
     """The object a Keras identifier names: an instance of `base` as is, a registered name
     (class or function), a registered class (instantiated), or {"class_name", "config"}.
     Unknown names raise ValueError listing the valid ones."""
@@ -179,7 +184,7 @@ def lookup(identifier, registry, kind, base):
                     f"received {type(identifier).__name__}")
 
 
-def _registered(name, registry, kind):
+def _registered(name: str, registry: Mapping[str, Any], kind: str) -> Any:
     from . import registration
 
     found = registry.get(name, registry.get(str(name).lower()))
@@ -190,30 +195,33 @@ def _registered(name, registry, kind):
     return found
 
 
-def serialize(obj):
+def serialize(obj: Any) -> Dict[str, Any]:
     """{"class_name", "config"} of a configurable object (Keras's serialization format)."""
     from . import registration
     return {"class_name": registration.get_registered_name(obj), "config": obj.get_config()}
 
 
+_Self = TypeVar("_Self", bound="Configurable")
+
+
 class Configurable:
     """get_config/from_config for objects whose constructor arguments are their attributes."""
 
-    _config_keys = ()
+    _config_keys: Tuple[str, ...] = ()
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {key: getattr(self, key) for key in self._config_keys}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: Type[_Self], config: Dict[str, Any]) -> _Self:
         return cls(**config)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
-def snake_case(name):
+def snake_case(name: str) -> str:
     """Keras's default names: Dense -> dense, Conv2D -> conv2d, MaxPooling2D ->
     max_pooling2d, PReLU -> p_re_lu (a capital starts a word before lower-case letters)."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)

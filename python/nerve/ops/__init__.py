@@ -18,6 +18,7 @@ place), `step(x, threshold)`. Conversion rules of those: see nerve.ops.kernels.
 """
 import numpy as np
 
+from .._typing import DTypeLike, Tensor, TensorLike
 from ..graph import SymbolicTensor
 from ..variables import Variable
 from . import kernels
@@ -44,7 +45,7 @@ linear = kernels.linear
 gelu_tanh = kernels.gelu_tanh
 
 
-def convert_to_tensor(x, dtype=None, sparse=None):
+def convert_to_tensor(x: TensorLike, dtype: DTypeLike = None, sparse: None = None) -> Tensor:
     """An array of x (a symbolic tensor stays symbolic, cast when `dtype` differs)."""
     if isinstance(x, SymbolicTensor):
         return x if dtype is None or np.dtype(x.dtype) == np.dtype(dtype) else cast(x, dtype)
@@ -58,7 +59,7 @@ def convert_to_tensor(x, dtype=None, sparse=None):
     return array if dtype is None else array.astype(dtype, copy=False)
 
 
-def convert_to_numpy(x):
+def convert_to_numpy(x: TensorLike) -> np.ndarray:
     """x as a NumPy array; a symbolic tensor has no value and raises TypeError."""
     if isinstance(x, SymbolicTensor):
         raise TypeError(f"convert_to_numpy: {x!r} is symbolic (it has no value while a model "
@@ -66,10 +67,10 @@ def convert_to_numpy(x):
     return np.asarray(x.value if isinstance(x, Variable) else x)
 
 
-def is_tensor(x):
+def is_tensor(x: object) -> bool:
     return isinstance(x, (np.ndarray, SymbolicTensor))
 
 
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
-    "np", "SymbolicTensor", "Variable", "kernels", "core", "linalg", "math", "nn",
+    "np", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
     "reductions", "shaping"))

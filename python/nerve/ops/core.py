@@ -17,11 +17,13 @@ broadcast dimensions, into a buffer of its own.
 import contextlib
 import functools
 import threading
+from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
 from .. import utils
 from ..graph import Node, SymbolicTensor
+from .._typing import Shape
 from ..variables import Variable
 
 __all__ = ["Primitive", "apply", "tracing", "current_trace", "result_dtype", "unbroadcast"]
@@ -33,13 +35,14 @@ _PRIMITIVES = {}  # (name, outputs) -> the first Primitive made with them: see _
 class _Trace:
     """What a call() being traced does besides computing: assignments and added losses."""
 
-    def __init__(self):
-        self.effects, self.losses = [], []
-        self.assigned = {}  # id(Variable) -> the value last assigned to it in this call
+    def __init__(self) -> None:
+        self.effects: List[Any] = []
+        self.losses: List[Any] = []
+        self.assigned: dict = {}  # id(Variable) -> the value last assigned to it in this call
 
 
 @contextlib.contextmanager
-def tracing():
+def tracing() -> Iterator[_Trace]:
     """Trace the body: Variables read in it become graph inputs; yields the effects list."""
     stack = _state.__dict__.setdefault("stack", [])
     trace = _Trace()
@@ -50,7 +53,7 @@ def tracing():
         stack.pop()
 
 
-def current_trace():
+def current_trace() -> Optional[_Trace]:
     stack = getattr(_state, "stack", None)
     return stack[-1] if stack else None
 
@@ -79,7 +82,8 @@ def list_dtype(value, dtype):
     return dtype
 
 
-def result_dtype(values, to_float=False, dtypes=None):
+def result_dtype(values: Sequence[Any], to_float: bool = False,
+                 dtypes: Optional[Sequence[Optional[np.dtype]]] = None) -> np.dtype:
     """The dtype `values` combine to: the promoted float type if any array is float; a weak
     Python float (or to_float) makes ints floatx; ints promote as NumPy; a weak int alone is
     int32. `dtypes`: the values' _dtype_of, when the caller has them."""
@@ -115,8 +119,16 @@ class Primitive:
         length 0: the same result shape, no arithmetic (for shape inference).
     """
 
-    def __init__(self, name, compute, grad=None, roles="d", into=None, view=False,
-                 outputs=1, empty_sums=None):
+    # Optional plan lowerings, set by the modules whose primitives have kernels:
+    # lower(lowering, ys, args, **params) and lower_grad(lowering, dys, args, ys, wanted, ...).
+    lower: Optional[Callable[..., Any]] = None
+    lower_grad: Optional[Callable[..., Any]] = None
+    kernel_activation = False  # an activation graph.fusion may fold into a dense kernel
+
+    def __init__(self, name: str, compute: Callable[..., Any],
+                 grad: Optional[Callable[..., Any]] = None, roles: str = "d",
+                 into: Optional[Callable[..., Any]] = None, view: bool = False,
+                 outputs: int = 1, empty_sums: Optional[Callable[..., Any]] = None) -> None:
         self.name, self.compute, self.grad, self.roles = name, compute, grad, roles
         self.into, self.view, self.outputs = into, view, outputs
         self.empty_sums = empty_sums
@@ -131,7 +143,7 @@ class Primitive:
             raise TypeError(f"cannot pickle {self!r}: another primitive has its name")
         return _primitive_named, key
 
-    def role(self, position):
+    def role(self, position: int) -> str:
         return self.roles[min(position, len(self.roles) - 1)]
 
     def __repr__(self):
@@ -193,7 +205,7 @@ def _is_symbolic_argument(value):
         isinstance(value, Variable) and current_trace() is not None)
 
 
-def apply(primitive, args, **params):
+def apply(primitive: Primitive, args: Sequence[Any], **params: Any) -> Any:
     """Run `primitive` on `args` now, or record it when any argument is symbolic."""
     try:
         dtypes = _target_dtypes(primitive, args)
@@ -298,7 +310,7 @@ def _store_grads(grad, dys, args, ys, params, outs):
                 out[...] = unbroadcast(gradient, out.shape)
 
 
-def unbroadcast(gradient, shape):
+def unbroadcast(gradient: Any, shape: Shape) -> np.ndarray:
     """`gradient` of a broadcast result summed back to an argument of `shape`."""
     gradient = np.asarray(gradient)
     if gradient.shape == tuple(shape):

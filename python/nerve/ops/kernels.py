@@ -18,9 +18,12 @@ Conversion rules (documented, NumPy-like):
   that input is copied first, so the result is still right.
 - Results are NumPy arrays.
 """
+from typing import TYPE_CHECKING, Callable, Optional
+
 import numpy as np
 
 from .. import _core
+from .._typing import ArrayLike
 from ..reference.activations import ACTIVATIONS
 
 __all__ = ["matmul", "dense", "activation", "softmax", *[
@@ -110,7 +113,7 @@ def _matmul_in_place(a, b, out):
     return out
 
 
-def matmul(a, b, out=None):
+def matmul(a: ArrayLike, b: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Matrix product of 2-D arrays, like ``np.matmul(a, b, out=out)``."""
     c = _matmul_in_place(a, b, out)
     if c is not None:
@@ -128,7 +131,8 @@ def matmul(a, b, out=None):
     return c
 
 
-def dense(x, w, b=None, activation=None, out=None, alpha=None):
+def dense(x: ArrayLike, w: ArrayLike, b: Optional[ArrayLike] = None, activation: Optional[str] = None,
+          out: Optional[np.ndarray] = None, alpha: Optional[float] = None) -> np.ndarray:
     """``activation(x @ w + b)`` fused: x (batch, in), w (in, units) as in Keras, b (units,)."""
     named = {"x": x, "w": w} if b is None else {"x": x, "w": w, "b": b}
     arrays, dtype = _as_float_arrays(named)
@@ -167,7 +171,8 @@ def _resolve(name, alpha):
     return name, float(alpha)
 
 
-def activation(name, x, out=None, alpha=None):
+def activation(name: Optional[str], x: ArrayLike, out: Optional[np.ndarray] = None,
+               alpha: Optional[float] = None) -> np.ndarray:
     """Apply activation `name` element-wise (softmax: over the last axis).
 
     ``alpha`` is leaky_relu's slope (default 0.2), elu's alpha (1.0) or step's threshold
@@ -189,7 +194,7 @@ def activation(name, x, out=None, alpha=None):
     return y
 
 
-def softmax(x, axis=-1, out=None):
+def softmax(x: ArrayLike, axis: int = -1, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Stable softmax along `axis` (default the last), like scipy.special.softmax."""
     arrays, dtype = _as_float_arrays({"x": x})
     x = arrays["x"]
@@ -205,23 +210,23 @@ def softmax(x, axis=-1, out=None):
     return y
 
 
-def leaky_relu(x, alpha=0.2, out=None):
+def leaky_relu(x: ArrayLike, alpha: float = 0.2, out: Optional[np.ndarray] = None) -> np.ndarray:
     """x where x > 0, else alpha * x."""
     return activation("leaky_relu", x, out=out, alpha=alpha)
 
 
-def elu(x, alpha=1.0, out=None):
+def elu(x: ArrayLike, alpha: float = 1.0, out: Optional[np.ndarray] = None) -> np.ndarray:
     """x where x > 0, else alpha * (exp(x) - 1)."""
     return activation("elu", x, out=out, alpha=alpha)
 
 
-def step(x, threshold=0.0, out=None):
+def step(x: ArrayLike, threshold: float = 0.0, out: Optional[np.ndarray] = None) -> np.ndarray:
     """The threshold unit of the perceptron: 1 where x >= threshold, else 0 (not trainable)."""
     return activation("step", x, out=out, alpha=threshold)
 
 
-def _make_activation(name):
-    def apply(x, out=None):
+def _make_activation(name: str) -> Callable[..., np.ndarray]:
+    def apply(x: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
         return activation(name, x, out=out)
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"Element-wise {name}, like ``activation({name!r}, x)``."
@@ -232,3 +237,6 @@ for _name in ACTIVATIONS:
     if _name not in globals():
         globals()[_name] = _make_activation(_name)
 del _name
+if TYPE_CHECKING:  # what the loop above defines, named for type checkers
+    linear = relu = selu = sigmoid = hard_sigmoid = tanh = softplus = softsign = silu = \
+        swish = gelu = gelu_tanh = exponential = _make_activation("")

@@ -6,10 +6,12 @@ matmul and the same formulas over the batch dimensions, summed back where they b
 """
 import string
 import warnings
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from .. import _core
+from .._typing import Tensor, TensorLike
 from . import kernels
 from .core import Primitive, _store_grads, apply, unbroadcast
 from .math import multiply
@@ -96,7 +98,8 @@ _MATMUL = Primitive("matmul", _matmul_compute, _matmul_grad, empty_sums=_matmul_
 _MATMUL.lower, _MATMUL.lower_grad = _lower_matmul, _lower_matmul_grad
 
 
-def matmul(x1, x2, out=None, *, a=_UNSET, b=_UNSET):
+def matmul(x1: TensorLike, x2: TensorLike, out: Optional[np.ndarray] = None, *, a: Any = _UNSET,
+           b: Any = _UNSET) -> Tensor:
     """The matrix product, as np.matmul / keras.ops.matmul: batched over leading dimensions,
     which broadcast. `out=` (2-D float arrays only) writes the result in place. a=, b=: the
     old names of x1, x2, deprecated (keyword-only: a **kwargs dict would be made each call)."""
@@ -122,7 +125,7 @@ def _renamed(x1, x2, a, b):
     return (x1 if a is _UNSET else a), (x2 if b is _UNSET else b)
 
 
-def dot(x1, x2):
+def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
     """np.dot: a product over the last axis of x1 and the second-to-last of x2 (the last when
     x2 is 1-D); scalars multiply."""
     n1, n2 = len(np.shape(x1)), len(np.shape(x2))
@@ -139,7 +142,8 @@ def dot(x1, x2):
     return einsum(f"{''.join(left)},{''.join(right)}->{''.join(out)}", x1, x2)
 
 
-def tensordot(x1, x2, axes=2):
+def tensordot(x1: TensorLike, x2: TensorLike,
+              axes: Union[int, Sequence[Sequence[int]]] = 2) -> Tensor:
     if isinstance(axes, (int, np.integer)):
         n1 = len(np.shape(x1))
         axes = (list(range(n1 - int(axes), n1)), list(range(int(axes))))
@@ -214,7 +218,7 @@ _EINSUM = Primitive("einsum", lambda *xs, terms, output: np.einsum(
     ",".join(terms) + "->" + output, *xs), _einsum_grad, empty_sums=_einsum_empty_sums)
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
     """np.einsum for one or more operands without repeated indices in one operand."""
     try:
         terms, output = _explicit(subscripts, [len(np.shape(x)) for x in operands])

@@ -4,9 +4,12 @@ Broadcasting is NumPy's; dtypes follow Keras (see core.result_dtype). Comparison
 ops return booleans and pass no gradient; nor do the step functions (sign, floor, round),
 whose gradient is zero.
 """
+from typing import Any, Callable, Optional
+
 import numpy as np
 
 from .. import utils
+from .._typing import DTypeLike, Tensor, TensorLike
 from .core import Primitive, apply
 
 __all__ = ["add", "subtract", "multiply", "divide", "true_divide", "negative", "power", "square",
@@ -80,37 +83,38 @@ def _power_grad(dys, args, ys):
 _POWER = Primitive("power", np.power, _power_grad)
 
 
-def add(x1, x2):
+def add(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_ADD, [x1, x2])
 
 
-def subtract(x1, x2):
+def subtract(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_SUBTRACT, [x1, x2])
 
 
-def multiply(x1, x2):
+def multiply(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_MULTIPLY, [x1, x2])
 
 
-def divide(x1, x2):
+def divide(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_DIVIDE, [x1, x2])
 
 
 true_divide = divide
 
 
-def power(x1, x2):
+def power(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_POWER, [x1, x2])
 
 
-def _unary(name, compute, derivative, roles="d", doc=None):
+def _unary(name: str, compute: Callable[..., Any], derivative: Optional[Callable[..., Any]],
+           roles: str = "d", doc: Optional[str] = None) -> Callable[[TensorLike], Tensor]:
     """An element-wise op whose gradient is dy * derivative(x, y); None: a step function,
     whose gradient is zero, so no gradient flows through it."""
     grad = None if derivative is None else _first(lambda dy, x, y: dy * derivative(x, y))
     primitive = Primitive(name, compute, grad, roles=roles,
                           into=lambda out, x: compute(x, out=out))
 
-    def op(x):
+    def op(x: TensorLike) -> Tensor:
         return apply(primitive, [x])
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc or f"Element-wise {name}, as keras.ops.{name}."
@@ -139,7 +143,7 @@ reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y: -y * y, "f")
 _ROUND = Primitive("round", lambda x, decimals=0: np.round(x, decimals))
 
 
-def round(x, decimals=0):  # noqa: A001 (Keras's name)
+def round(x: TensorLike, decimals: int = 0) -> Tensor:  # noqa: A001 (Keras's name)
     return apply(_ROUND, [x], decimals=int(decimals))
 
 
@@ -158,11 +162,11 @@ _MINIMUM = Primitive("minimum", np.minimum, _extreme_grad(np.less),
                      into=lambda out, a, b: np.minimum(a, b, out=out))
 
 
-def maximum(x1, x2):
+def maximum(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_MAXIMUM, [x1, x2])
 
 
-def minimum(x1, x2):
+def minimum(x1: TensorLike, x2: TensorLike) -> Tensor:
     return apply(_MINIMUM, [x1, x2])
 
 
@@ -174,7 +178,7 @@ def _clip_grad(dys, args, ys):
 _CLIP = Primitive("clip", lambda x, low, high: np.minimum(np.maximum(x, low), high), _clip_grad)
 
 
-def clip(x, x_min, x_max):
+def clip(x: TensorLike, x_min: TensorLike, x_max: TensorLike) -> Tensor:
     """x limited to [x_min, x_max]; the gradient passes where x is inside (ends included)."""
     return apply(_CLIP, [x, x_min, x_max])
 
@@ -183,16 +187,18 @@ _WHERE = Primitive("where", np.where, lambda dys, a, ys: [
     None, np.where(a[0], dys[0], 0), np.where(a[0], 0, dys[0])], roles="bdd")
 
 
-def where(condition, x1=None, x2=None):
+def where(condition: TensorLike, x1: Optional[TensorLike] = None,
+          x2: Optional[TensorLike] = None) -> Tensor:
     if x1 is None or x2 is None:
         raise ValueError("ops.where: expected both x1 and x2 (nerve has no one-argument form)")
     return apply(_WHERE, [condition, x1, x2])
 
 
-def _boolean(name, compute, roles="d"):
+def _boolean(name: str, compute: Callable[..., Any],
+             roles: str = "d") -> Callable[..., Tensor]:
     primitive = Primitive(name, compute, None, roles=roles)
 
-    def op(*args):
+    def op(*args: TensorLike) -> Tensor:
         return apply(primitive, list(args))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Element-wise {name} (booleans, no gradient), as keras.ops.{name}."
@@ -211,7 +217,7 @@ logical_xor = _boolean("logical_xor", np.logical_xor, "b")
 logical_not = _boolean("logical_not", np.logical_not, "b")
 
 
-def _dtype(dtype):
+def _dtype(dtype: DTypeLike) -> np.dtype:
     if dtype is None:
         return np.dtype(utils.floatx())
     try:
@@ -232,7 +238,7 @@ _CAST = Primitive("cast", lambda x, dtype: x.astype(dtype), _cast_grad, roles="-
                   into=lambda out, x, dtype: np.copyto(out, x, casting="unsafe"))
 
 
-def cast(x, dtype):
+def cast(x: TensorLike, dtype: DTypeLike) -> Tensor:
     """x converted to `dtype`; float to float passes the gradient, to int or bool not."""
     return apply(_CAST, [x], dtype=_dtype(dtype).name)
 
@@ -241,6 +247,6 @@ _STOP = Primitive("stop_gradient", lambda x: x, None, roles="-",
                   into=lambda out, x: np.copyto(out, x))
 
 
-def stop_gradient(variable):
+def stop_gradient(variable: TensorLike) -> Tensor:
     """Its input's value, through which no gradient flows."""
     return apply(_STOP, [variable])

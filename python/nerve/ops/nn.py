@@ -6,9 +6,11 @@ the dy the plan gives it). The cross-entropies are compositions of other ops, cl
 Keras clips them (epsilon 1e-7), so their gradients come from those ops' rules.
 """
 import warnings
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from .._typing import Tensor, TensorLike
 from ..backend import get_backend
 from . import kernels
 from .core import Primitive, apply
@@ -54,24 +56,26 @@ def _activation_compute(x, name, alpha):
     return kernels.activation(name, x, alpha=alpha)
 
 
-def _activation_primitive(name):
+def _activation_primitive(name: str) -> Primitive:
     primitive = Primitive(name, _activation_compute, _activation_grad, roles="f")
     primitive.lower, primitive.lower_grad = _lower_activation, _lower_activation_grad
     primitive.kernel_activation = True  # graph.fusion folds it into a dense kernel
     return primitive
 
 
-def _activation(name, default_alpha=None, parameter=None):
+def _activation(name: str, default_alpha: Optional[float] = None,
+                parameter: Optional[str] = None) -> Callable[..., Tensor]:
     """keras.ops.<name>(x[, parameter]); `out=` (arrays only) writes in place, as nerve.ops
     always allowed."""
     primitive = _activation_primitive(name)
 
-    def op(x, *args, out=None, **kwargs):
+    def op(x: TensorLike, *args: float, out: Optional[np.ndarray] = None,
+           **kwargs: float) -> Tensor:
         if parameter == "negative_slope" and "alpha" in kwargs:  # its name before keras.ops
             warnings.warn("ops.leaky_relu(alpha=) is deprecated: use negative_slope= as "
                           "keras.ops does", DeprecationWarning, stacklevel=2)
             kwargs["negative_slope"] = kwargs.pop("alpha")
-        given = dict(zip([parameter] if parameter else [], args), **kwargs)
+        given: Dict[Any, float] = dict(zip([parameter] if parameter else [], args), **kwargs)
         if len(args) > (parameter is not None) or set(given) - {parameter}:
             raise TypeError(f"ops.{name}: takes x" + (f" and {parameter}" if parameter else ""))
         alpha = float(given.get(parameter, default_alpha or 0.0))
@@ -97,11 +101,11 @@ elu = _activation("elu", 1.0, "alpha")
 leaky_relu = _activation("leaky_relu", 0.2, "negative_slope")
 
 
-def relu6(x):
+def relu6(x: TensorLike) -> Tensor:
     return clip(relu(x), 0.0, 6.0)
 
 
-def gelu(x, approximate=True, out=None):
+def gelu(x: TensorLike, approximate: bool = True, out: Optional[np.ndarray] = None) -> Tensor:
     """GELU; approximate=True (Keras's default) is the tanh form, False the exact erf one."""
     if out is not None:
         return kernels.activation("gelu_tanh" if approximate else "gelu", x, out=out)
@@ -126,7 +130,7 @@ def _softmax_grad(dys, args, ys, axis):
 _SOFTMAX = Primitive("softmax", _softmax, _softmax_grad, roles="f")
 
 
-def softmax(x, axis=-1, out=None):
+def softmax(x: TensorLike, axis: int = -1, out: Optional[np.ndarray] = None) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis`, stable; `out=` (arrays only) writes in place."""
     if axis is None:
         raise ValueError("ops.softmax: expected an int axis, received None")
@@ -135,7 +139,7 @@ def softmax(x, axis=-1, out=None):
     return apply(_SOFTMAX, [x], axis=int(axis))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`: the log of softmax without its underflow."""
     return subtract(x, logsumexp(x, axis=axis, keepdims=True))
 
@@ -150,7 +154,7 @@ def _same_shapes(name, target, output):
                          f"{shapes[0]} and {shapes[1]}")
 
 
-def binary_crossentropy(target, output, from_logits=False):
+def binary_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False) -> Tensor:
     """Per element; from_logits uses the exact stable form (as Keras on torch)."""
     _same_shapes("binary_crossentropy", target, output)
     if from_logits:  # max(z, 0) - z * t + log(1 + exp(-|z|)), stable for any z
@@ -168,13 +172,15 @@ def _log_probabilities(output, from_logits, axis):
     return log(clip(output, EPSILON, 1.0 - EPSILON))
 
 
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def categorical_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False,
+                             axis: int = -1) -> Tensor:
     _same_shapes("categorical_crossentropy", target, output)
     return negative(reduce_sum(multiply(target, _log_probabilities(output, from_logits, axis)),
                                axis=axis))
 
 
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False,
+                                    axis: int = -1) -> Tensor:
     """As categorical_crossentropy with integer class labels (shape of output without axis,
     or with a trailing 1)."""
     target_ndim, output_ndim = len(np.shape(target)), len(np.shape(output))

@@ -5,9 +5,11 @@ Gradients spread dy back over the reduced axes: evenly for sum and mean, to the 
 for prod (exact with zeros), by softmax for logsumexp.
 """
 import builtins
+from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .._typing import Axis, Tensor, TensorLike
 from .core import Primitive, apply
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "prod", "argmax", "argmin",
@@ -41,14 +43,15 @@ def _axis_argument(axis):
                         f"{axis!r}") from None
 
 
-def _reduction(name, compute, grad, roles="d", result=None):
+def _reduction(name: str, compute: Callable[..., Any], grad: Optional[Callable[..., Any]],
+               roles: str = "d", result: Optional[Callable[..., Any]] = None) -> Callable[..., Tensor]:
     def wrapped(x, axis=None, keepdims=False):
         axes = None if axis is None else _axes(axis, np.ndim(x))
         value = compute(x, axis=axes, keepdims=keepdims)
         return value if result is None else np.asarray(value).astype(result(x))
     primitive = Primitive(name, wrapped, grad, roles=roles)
 
-    def op(x, axis=None, keepdims=False):
+    def op(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return apply(primitive, [x], axis=_axis_argument(axis), keepdims=bool(keepdims))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"{name} over `axis` (None: all), as keras.ops.{name}."
@@ -141,7 +144,7 @@ count_nonzero = _reduction("count_nonzero", np.count_nonzero, None, roles="-",
                            result=lambda x: np.int32)
 
 
-def _arg_extreme(name, compute):
+def _arg_extreme(name: str, compute: Callable[..., Any]) -> Callable[..., Tensor]:
     def wrapped(x, axis=None, keepdims=False):
         if axis is None:
             value = compute(x.reshape(-1))
@@ -149,7 +152,7 @@ def _arg_extreme(name, compute):
         return compute(x, axis=axis, keepdims=keepdims).astype(np.int32)
     primitive = Primitive(name, wrapped, None)
 
-    def op(x, axis=None, keepdims=False):
+    def op(x: TensorLike, axis: Optional[int] = None, keepdims: bool = False) -> Tensor:
         if axis is not None and not isinstance(axis, (int, np.integer)):
             raise TypeError(f"ops.{name}: axis: expected an int or None, received {axis!r}")
         return apply(primitive, [x], axis=None if axis is None else int(axis),

@@ -6,9 +6,11 @@ repeated indices accumulate.
 """
 import functools
 import operator
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .._typing import Axis, DTypeLike, Shape, Tensor, TensorLike
 from .core import Primitive, apply
 from .math import _dtype
 
@@ -48,16 +50,16 @@ _EXPAND = _view("expand_dims", lambda x, axis: np.expand_dims(x, axis))
 _SQUEEZE = _view("squeeze", lambda x, axis: np.squeeze(x, axis))
 
 
-def reshape(x, newshape):
+def reshape(x: TensorLike, newshape: Sequence[Optional[int]]) -> Tensor:
     """x with shape `newshape` (one entry may be -1 or None: inferred, e.g. the batch)."""
     return apply(_RESHAPE, [x], newshape=_shape_argument(newshape))
 
 
-def expand_dims(x, axis):
+def expand_dims(x: TensorLike, axis: Union[int, Sequence[int]]) -> Tensor:
     return apply(_EXPAND, [x], axis=_shape_argument(axis, "axis"))
 
 
-def squeeze(x, axis=None):
+def squeeze(x: TensorLike, axis: Axis = None) -> Tensor:
     return apply(_SQUEEZE, [x], axis=None if axis is None else _shape_argument(axis, "axis"))
 
 
@@ -66,7 +68,7 @@ _TRANSPOSE = Primitive("transpose", lambda x, axes: np.transpose(x, axes), lambd
                        roles="-", into=lambda out, x, axes: np.copyto(out, np.transpose(x, axes)))
 
 
-def transpose(x, axes=None):
+def transpose(x: TensorLike, axes: Optional[Sequence[int]] = None) -> Tensor:
     return apply(_TRANSPOSE, [x], axes=None if axes is None else _shape_argument(axes, "axes"))
 
 
@@ -87,7 +89,7 @@ def _tensor_list(xs, name):
     return list(xs)
 
 
-def concatenate(xs, axis=0):
+def concatenate(xs: Sequence[TensorLike], axis: int = 0) -> Tensor:
     return apply(_CONCATENATE, _tensor_list(xs, "concatenate"), axis=int(axis))
 
 
@@ -95,7 +97,7 @@ _STACK = Primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis), lambda dy
     np.take(dys[0], i, axis=axis) for i in range(len(a))])
 
 
-def stack(x, axis=0):
+def stack(x: Sequence[TensorLike], axis: int = 0) -> Tensor:
     return apply(_STACK, _tensor_list(x, "stack"), axis=int(axis))
 
 
@@ -104,9 +106,11 @@ def _split_grad(dys, args, ys, indices_or_sections, axis):
     return [np.concatenate(parts, axis=axis)]
 
 
-def split(x, indices_or_sections, axis=0):
+def split(x: TensorLike, indices_or_sections: Union[int, Sequence[int]],
+          axis: int = 0) -> List[Tensor]:
     """A list of pieces of x along `axis`: `indices_or_sections` equal pieces, or cut at the
     given indices."""
+    sections: Union[int, Tuple[int, ...]]
     if isinstance(indices_or_sections, (int, np.integer)):
         sections, count = int(indices_or_sections), int(indices_or_sections)
     else:
@@ -134,7 +138,7 @@ _TAKE = Primitive("take", lambda x, indices, axis: np.take(x, indices, axis=axis
                   roles="-i")
 
 
-def take(x, indices, axis=None):
+def take(x: TensorLike, indices: TensorLike, axis: Optional[int] = None) -> Tensor:
     """Elements of x at `indices` along `axis` (None: of x flattened); negative indices
     count from the end."""
     return apply(_TAKE, [x, indices], axis=None if axis is None else int(axis))
@@ -162,7 +166,7 @@ _TAKE_ALONG = Primitive("take_along_axis", lambda x, indices, axis: np.take_alon
     x, indices, axis=axis), _take_along_grad, roles="-i")
 
 
-def take_along_axis(x, indices, axis=None):
+def take_along_axis(x: TensorLike, indices: TensorLike, axis: Optional[int] = None) -> Tensor:
     return apply(_TAKE_ALONG, [x, indices], axis=None if axis is None else int(axis))
 
 
@@ -176,7 +180,7 @@ def _one_hot(x, num_classes, axis, dtype):
 _ONE_HOT = Primitive("one_hot", _one_hot, None, roles="-")
 
 
-def one_hot(x, num_classes, axis=-1, dtype=None):
+def one_hot(x: TensorLike, num_classes: int, axis: int = -1, dtype: DTypeLike = None) -> Tensor:
     """Rows of zeros with a one at each label (labels outside [0, num_classes): all zeros)."""
     return apply(_ONE_HOT, [x], num_classes=operator.index(num_classes), axis=int(axis),
                  dtype=_dtype(dtype).name)
@@ -189,15 +193,15 @@ def _static_shape(shape):
     return shape
 
 
-def zeros(shape, dtype=None):
+def zeros(shape: Shape, dtype: DTypeLike = None) -> Tensor:
     return np.zeros(_static_shape(shape), _dtype(dtype))
 
 
-def ones(shape, dtype=None):
+def ones(shape: Shape, dtype: DTypeLike = None) -> Tensor:
     return np.ones(_static_shape(shape), _dtype(dtype))
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape: Shape, fill_value: TensorLike, dtype: DTypeLike = None) -> Tensor:
     return np.full(_static_shape(shape), fill_value, _dtype(dtype))
 
 
@@ -205,16 +209,16 @@ _FULL_LIKE = Primitive("full_like", lambda x, fill_value, dtype: np.full(
     x.shape, fill_value, x.dtype if dtype is None else dtype), None, roles="-")
 
 
-def full_like(x, fill_value, dtype=None):
+def full_like(x: TensorLike, fill_value: TensorLike, dtype: DTypeLike = None) -> Tensor:
     return apply(_FULL_LIKE, [x], fill_value=fill_value,
                  dtype=None if dtype is None else _dtype(dtype).name)
 
 
-def zeros_like(x, dtype=None):
+def zeros_like(x: TensorLike, dtype: DTypeLike = None) -> Tensor:
     return full_like(x, 0, dtype)
 
 
-def ones_like(x, dtype=None):
+def ones_like(x: TensorLike, dtype: DTypeLike = None) -> Tensor:
     return full_like(x, 1, dtype)
 
 
@@ -222,20 +226,20 @@ _BROADCAST = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape
                        lambda dys, a, ys, shape: [dys[0]], roles="-")
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Shape) -> Tensor:
     return apply(_BROADCAST, [x], shape=_static_shape(shape))
 
 
-def shape(x):
+def shape(x: TensorLike) -> Tuple[Optional[int], ...]:
     """The shape tuple (None for the batch dimension of a symbolic tensor)."""
     return tuple(np.shape(x)) if not hasattr(x, "shape") else tuple(x.shape)
 
 
-def ndim(x):
+def ndim(x: TensorLike) -> int:
     return len(shape(x))
 
 
-def size(x):
+def size(x: TensorLike) -> int:
     dims = shape(x)
     if None in dims:
         raise ValueError("ops.size: the batch size of a symbolic tensor is not known while "
@@ -253,7 +257,7 @@ _GETITEM = Primitive("getitem", lambda x, index: np.asarray(x[index]).copy(), _g
                      roles="-")
 
 
-def getitem(x, index):
+def getitem(x: TensorLike, index: Any) -> Tensor:
     """x[index]: ints, slices, None, Ellipsis and integer arrays, as NumPy indexes."""
     if isinstance(index, list):
         index = np.asarray(index)
