@@ -72,10 +72,17 @@ def test_two_ranks_train_as_one_process_in_float64(tmp_path):
     _run(2, tmp_path / "two")
     # float64: only the order of a sum of two halves differs (observed 6e-17)
     _assert_same_training(_results(tmp_path / "one", 0), _results(tmp_path / "two", 2), 1e-12)
-    assert (tmp_path / "two.log.0.csv").exists()  # CSVLogger and save: rank 0's only
-    assert not (tmp_path / "two.log.1.csv").exists()
-    assert (tmp_path / "two.model.0.nerve").exists()
-    assert not (tmp_path / "two.model.1.nerve").exists()
+    # CSVLogger, save and ModelCheckpoint: rank 0 writes, rank 1 does not
+    for written in ("log.{}.csv", "model.{}.nerve", "checkpoint.{}.nerve"):
+        assert (tmp_path / ("two." + written.format(0))).exists()
+        assert not (tmp_path / ("two." + written.format(1))).exists()
+
+
+@needs_mpi
+def test_a_rank_that_stops_training_stops_every_rank(tmp_path):
+    _run(2, tmp_path / "stop", "mode=stop", "epochs=3", "timeout=10")
+    for result in _results(tmp_path / "stop", 2):
+        assert result["history"].shape == (4, 1)  # 4 logs, one epoch
 
 
 @needs_mpi

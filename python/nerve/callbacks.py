@@ -448,6 +448,8 @@ class ModelCheckpoint(Callback):
             self._save(epoch, None, logs)
 
     def _save(self, epoch, batch, logs):
+        if not distributed.is_root():  # a nerve.distributed run: rank 0 saves, and says so
+            return
         logs = logs or {}
         fields = dict(logs, epoch=epoch + 1) if batch is None \
             else dict(logs, epoch=epoch + 1, batch=batch + 1)

@@ -1,7 +1,7 @@
 """One data-parallel training run, launched by tests/test_distributed.py under mpiexec (and
 once without it, as the single-process reference). argv: output .npz, then options as
 key=value: batch, epochs, dtype, weights (sample weights), regularize, mode (a fault to
-inject: raise, hang, die, batch, model), data (replicated / sharded), rows, shuffle,
+inject: raise, hang, die, batch, model; stop: rank 1 alone sets stop_training), data (replicated / sharded), rows, shuffle,
 validation (0: no validation_split), timeout, and interleave=N: one process trains on the
 rows in the order N ranks of sharded data (rank r holding rows r::N, shuffle=0) consume them."""
 import sys
@@ -55,11 +55,15 @@ def model(opts, rank):
 
 
 class Fault(nerve.callbacks.Callback):
-    """Inject a fault on rank 1 at the second epoch."""
+    """Inject a fault on rank 1 at the second epoch (stop: at the end of the first)."""
 
     def __init__(self, mode):
         super().__init__()
         self.mode = mode
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.mode == "stop" and nerve.distributed.rank() == 1:
+            self.model.stop_training = True
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch < 1 or nerve.distributed.rank() != 1:
@@ -89,7 +93,9 @@ def main():
     history = net.fit(x, y, batch_size=batch, epochs=opts["epochs"], verbose=0,
                       sample_weight=weights if opts["weights"] else None,
                       callbacks=[Fault(opts["mode"]),
-                                 nerve.callbacks.CSVLogger(f"{sys.argv[1]}.log.{rank}.csv")], validation_split=opts["validation"],
+                                 nerve.callbacks.CSVLogger(f"{sys.argv[1]}.log.{rank}.csv"),
+                                 nerve.callbacks.ModelCheckpoint(
+                                     f"{sys.argv[1]}.checkpoint.{rank}.nerve")], validation_split=opts["validation"],
                       shuffle=opts["shuffle"])
     net.save(f"{sys.argv[1]}.model.{rank}.nerve")
     evaluated = net.evaluate(x, y, verbose=0, return_dict=True)

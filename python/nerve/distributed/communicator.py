@@ -6,14 +6,19 @@ deadline passes; past it the rank raises TimeoutError naming the collective, and
 exception on any rank aborts every rank (install_abort_hook), which mpiexec then reports.
 A rank that dies outright is noticed by mpiexec itself, which stops the others.
 """
+import os
 import pickle
 import sys
 import time
 
 import numpy as np
 
-_SPIN_SECONDS = 2e-3  # poll without sleeping this long: a step's collective is microseconds
-_NAP_SECONDS = 2e-4  # then nap between polls, leaving the core to an oversubscribed rank
+# Poll, yielding the core between polls (to a rank or a process sharing it) for this long: a
+# step's collective takes microseconds once every rank is in; then nap between polls (a rank
+# saving a checkpoint, or one stopped).
+_YIELDING_SECONDS = 0.05
+_NAP_SECONDS = 1e-3
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 class Communicator:
@@ -38,8 +43,10 @@ class Communicator:
                     f"nerve.distributed: rank {self.rank} of {self.size} waited {self.timeout:g} "
                     f"s in {what} for the other ranks; one of them stopped, hangs, or runs "
                     f"different code (initialize(timeout=...) sets this limit)")
-            if now - start > _SPIN_SECONDS:
+            if now - start > _YIELDING_SECONDS:
                 time.sleep(_NAP_SECONDS)
+            else:
+                _yield()
 
     def sum(self, array, what="an allreduce"):
         """Replace array (contiguous) by its sum over the ranks, in place."""

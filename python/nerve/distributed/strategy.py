@@ -9,10 +9,10 @@ then take rank 0's weights and optimizer state. Each step:
 - "sharded" data: each rank shuffles its own rows and takes its share of batch_size from
   them; an epoch has as many steps as the rank with the fewest, and the rest of a larger
   shard's rows wait for a later epoch's shuffle.
-A rank's loss is the mean over its r rows, so it sends r times its gradient, with r itself in
-one more slot of the same buffer: one allreduce of the flat gradient buffer per step, then
-gradient = sum / sum of r, which is the gradient of the mean over the global batch (sample
-weights and regularizers included) that one process computes, up to the rounding of the sum.
+A rank's loss is the mean over its r of the batch's b rows, so it weights its gradient by r / b
+before one allreduce (a sum) of the flat gradient buffer per step: the sum is the gradient of
+the mean over the global batch (sample weights and regularizers included) that one process
+computes, up to the rounding of the sum.
 
 Logs. The loss, each output's loss and every metric's state (totals and counts) are summed
 over the ranks at the end of each epoch, and after every step when a callback or the progress
@@ -35,7 +35,7 @@ class DataParallel:
     def __init__(self, model, communicator, data):
         self.model, self.comm, self.data = model, communicator, data
         self.per_batch = False  # whether every step reduces the logs (batch callbacks exist)
-        self._buffer = None
+        self._factors = {}  # a batch's start in this rank's order -> its rows / global rows
 
     # ---- the start of fit -------------------------------------------------------------------
     def start_fit(self, feed, validation, callbacks, arguments):
@@ -51,8 +51,6 @@ class DataParallel:
         batch_logs = callbacks.on_train_batch_end is not _ignore_batch
         self.per_batch = self._agree(feed, arguments, batch_logs)
         self._take_rank0_state()
-        trainable = self.model._trainable_size
-        self._buffer = np.empty(trainable + 1, self.model.dtype)
         steps = feed.batches_per_epoch
         if self.data == "replicated":
             self._split_replicated(feed)
@@ -105,6 +103,7 @@ class DataParallel:
             low, high = _share(size, self.comm.size, self.comm.rank)
             positions.append(np.arange(start + low, start + high))
             schedule.append((local, high - low))
+            self._factors[local] = (high - low) / size
             local += high - low
         positions = np.concatenate(positions)
 
@@ -125,45 +124,48 @@ class DataParallel:
             raise ValueError(f"batch_size: {global_batch} is smaller than the {self.comm.size} "
                              f"ranks that share each batch of sharded data")
         schedule = batches(feed.rows, high - low)
-        counts = self.comm.gather_all(len(schedule), "the count of each rank's batches")
-        schedule = schedule[:min(counts)]
+        everyone = self.comm.gather_all([size for _, size in schedule],
+                                        "the sizes of each rank's batches")
+        steps = min(len(sizes) for sizes in everyone)
+        schedule = schedule[:steps]
+        for index, (start, size) in enumerate(schedule):
+            self._factors[start] = size / sum(sizes[index] for sizes in everyone)
         left = feed.rows - sum(size for _, size in schedule)
         if left:
             warnings.warn(f"x: rank {self.comm.rank} holds {feed.rows} samples; {left} of them "
                           f"sit out each epoch (a different {left} each epoch when shuffled), "
-                          f"as the rank with the fewest samples has only {min(counts)} batches "
-                          f"of its share", stacklevel=4)
+                          f"as the rank with the fewest samples has only {steps} batches of "
+                          f"its share", stacklevel=4)
         feed.share(lambda order: order, schedule)
 
     # ---- steps ------------------------------------------------------------------------------
     def train_steps(self, make, update):
         """make(size, xs, ys, weights, kept, update) -> a step, wrapped so that its update
-        reduces the gradients first; a rank with no rows of a batch still joins its sum."""
-        def make_step(size, xs, ys, weights, kept):
-            reduced = self._reduced(update, size)
-            if size == 0:
-                def no_rows(rows, start):
-                    reduced()
-                    return 0.0
-                return no_rows
-            return make(size, xs, ys, weights, kept, reduced)
-        return make_step
-
-    def _reduced(self, update, rows):
-        trainable = self.model._trainable_size
-        grads, buffer, comm = self.model._grads[:trainable], self._buffer, self.comm
-        summed = buffer[:trainable]
+        sums the gradients over the ranks first, each weighted by its share of the batch's
+        rows; a rank with no rows of a batch still joins its sum."""
+        grads, comm = self.model._grads[:self.model._trainable_size], self.comm
+        factors, factor = self._factors, [0.0]
 
         def reduced_update():
-            if rows:
-                np.multiply(grads, rows, out=summed)
-            else:
-                summed.fill(0.0)
-            buffer[trainable] = rows
-            comm.sum(buffer, "the allreduce of a step's gradients")
-            np.divide(summed, buffer[trainable], out=grads)
+            np.multiply(grads, factor[0], out=grads)
+            comm.sum(grads, "the allreduce of a step's gradients")
             update()
-        return reduced_update
+
+        def make_step(size, xs, ys, weights, kept):
+            if size == 0:
+                def no_rows(rows, start):
+                    factor[0] = 0.0
+                    grads.fill(0.0)
+                    reduced_update()
+                    return 0.0
+                return no_rows
+            step = make(size, xs, ys, weights, kept, reduced_update)
+
+            def weighted_step(rows, start):
+                factor[0] = factors[start]
+                return step(rows, start)
+            return weighted_step
+        return make_step
 
     def running(self, running, training):
         """The running logs of an epoch (training) or an evaluation, summed over the ranks;
