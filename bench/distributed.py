@@ -7,8 +7,8 @@ Workloads (float32, MNIST from mnist.npz, Adam, categorical cross-entropy, shuff
 - mlp:     784-256-128-10 relu/softmax, 128 rows per rank and step, 30,000 rows;
 - convnet: the Keras simple MNIST convnet of bench/convnet.py (without its Dropout, so that
            every rank draws nothing of its own), 128 rows per rank and step, 3,000 images.
-The global batch is 128 (--batch) x ranks (weak scaling, as Horovod measures), so each rank's share of
-a step is the same as one process's. Every (workload, ranks, round) runs as a fresh
+The global batch is 128 (--batch) x ranks (weak scaling, as Horovod measures), so each rank's
+share of a step is the same as one process's. Every (workload, ranks, round) runs as a fresh
 `mpiexec -n ranks` with OMP_NUM_THREADS=1, the rank counts alternating round by round so all
 see the same machine conditions; medians are reported. A rank times its fit between two
 barriers after a warm-up fit; samples/s = rows / the slowest rank's wall time, efficiency =

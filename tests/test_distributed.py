@@ -79,6 +79,16 @@ def test_two_ranks_train_as_one_process_in_float64(tmp_path):
 
 
 @needs_mpi
+def test_moving_statistics_end_equal_on_every_rank_and_train_on_batch_is_refused(tmp_path):
+    _run(2, tmp_path / "norm", "norm=1", "batch=17")
+    ranks = _results(tmp_path / "norm", 2)
+    assert np.array_equal(ranks[0]["weights"], ranks[1]["weights"])
+    assert all(result["refused"] for result in ranks)
+    _run(0, tmp_path / "one", "norm=1", "epochs=1")
+    assert not _results(tmp_path / "one", 0)[0]["refused"]  # one process: it trains
+
+
+@needs_mpi
 def test_a_rank_that_stops_training_stops_every_rank(tmp_path):
     _run(2, tmp_path / "stop", "mode=stop", "epochs=3", "timeout=10")
     for result in _results(tmp_path / "stop", 2):

@@ -1,9 +1,10 @@
 """One data-parallel training run, launched by tests/test_distributed.py under mpiexec (and
 once without it, as the single-process reference). argv: output .npz, then options as
 key=value: batch, epochs, dtype, weights (sample weights), regularize, mode (a fault to
-inject: raise, hang, die, batch, model; stop: rank 1 alone sets stop_training), data (replicated / sharded), rows, shuffle,
-validation (0: no validation_split), timeout, and interleave=N: one process trains on the
-rows in the order N ranks of sharded data (rank r holding rows r::N, shuffle=0) consume them."""
+inject: raise, hang, die, batch, model; stop: rank 1 alone sets stop_training), data
+(replicated / sharded), rows, shuffle, validation (0: no validation_split), timeout, norm=1
+(a BatchNormalization layer), and interleave=N: one process trains on the rows in the order
+N ranks of sharded data (rank r holding rows r::N, shuffle=0) consume them."""
 import sys
 
 import numpy as np
@@ -20,7 +21,7 @@ def options():
             "timeout": float(given.get("timeout", 60)), "rows": int(given.get("rows", 203)),
             "shuffle": given.get("shuffle", "1") == "1",
             "validation": float(given.get("validation", 0.2)),
-            "interleave": int(given.get("interleave", 0))}
+            "interleave": int(given.get("interleave", 0)), "norm": given.get("norm") == "1"}
 
 
 def interleaved(rows, ranks, batch):
@@ -45,10 +46,11 @@ def model(opts, rank):
     nerve.utils.set_floatx(opts["dtype"])
     regularizer = nerve.regularizers.L2(1e-3) if opts["regularize"] else None
     units = 9 if opts["mode"] == "model" and rank == 1 else 8
+    normalization = [nerve.layers.BatchNormalization()] if opts["norm"] else []
     net = nerve.Sequential([nerve.Input((6,)),
                             nerve.layers.Dense(units, activation="relu",
                                                kernel_regularizer=regularizer),
-                            nerve.layers.Dense(2, activation="softmax")])
+                            *normalization, nerve.layers.Dense(2, activation="softmax")])
     net.compile(optimizer=nerve.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"])
     return net
@@ -95,12 +97,18 @@ def main():
                       callbacks=[Fault(opts["mode"]),
                                  nerve.callbacks.CSVLogger(f"{sys.argv[1]}.log.{rank}.csv"),
                                  nerve.callbacks.ModelCheckpoint(
-                                     f"{sys.argv[1]}.checkpoint.{rank}.nerve")], validation_split=opts["validation"],
+                                     f"{sys.argv[1]}.checkpoint.{rank}.nerve")],
+                      validation_split=opts["validation"],
                       shuffle=opts["shuffle"])
     net.save(f"{sys.argv[1]}.model.{rank}.nerve")
     evaluated = net.evaluate(x, y, verbose=0, return_dict=True)
+    try:
+        net.train_on_batch(x[:4], y[:4])
+        refused = False
+    except RuntimeError:
+        refused = True
     flat = np.concatenate([w.ravel() for w in net.get_weights()])
-    np.savez(f"{sys.argv[1]}.{rank}.npz", weights=flat, size=size,
+    np.savez(f"{sys.argv[1]}.{rank}.npz", weights=flat, size=size, refused=refused,
              history=np.array([history.history[k] for k in sorted(history.history)]),
              keys=np.array(sorted(history.history)),
              evaluated=np.array([evaluated[k] for k in sorted(evaluated)]))

@@ -216,11 +216,11 @@ class _GlobalRunning:
         if final and self.model is not None and self.model._trainable_size < \
                 self.model._params.size:
             frozen = self.model._params[self.model._trainable_size:]
-            parts.append(frozen.astype(np.float64) / self.comm.size)
+            parts.append(frozen.astype(np.float64))
         vector = np.concatenate(parts)
         self.comm.sum(vector, "the sum of the logs over the ranks")
-        if frozen is not None:
-            frozen[...] = vector[-frozen.size:]
+        if frozen is not None:  # a sum of float32 copies is exact in float64: same stays same
+            frozen[...] = vector[-frozen.size:] / self.comm.size
         return self._logs_of(vector, metrics)
 
     def _logs_of(self, vector, metrics):

@@ -344,6 +344,10 @@ class Trainer(compiling.Compiling):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on this batch; returns its loss (and metrics on this batch)."""
         self._require_loss("train_on_batch")
+        if distributed.size() > 1:
+            raise RuntimeError("train_on_batch: its step would train this rank alone, and the "
+                               "ranks' models would drift apart; under nerve.distributed use "
+                               "fit, which splits the batch and sums the gradients")
         xs, ys, weights = self._data(x, y, sample_weight, class_weight)
         self._require_trainable("train_on_batch")
         backend = get_backend()
