@@ -102,12 +102,12 @@ def main():
                       shuffle=opts["shuffle"])
     net.save(f"{sys.argv[1]}.model.{rank}.nerve")
     evaluated = net.evaluate(x, y, verbose=0, return_dict=True)
+    flat = np.concatenate([w.ravel() for w in net.get_weights()])
     try:
         net.train_on_batch(x[:4], y[:4])
         refused = False
     except RuntimeError:
         refused = True
-    flat = np.concatenate([w.ravel() for w in net.get_weights()])
     np.savez(f"{sys.argv[1]}.{rank}.npz", weights=flat, size=size, refused=refused,
              history=np.array([history.history[k] for k in sorted(history.history)]),
              keys=np.array(sorted(history.history)),
