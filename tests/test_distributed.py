@@ -132,6 +132,66 @@ def test_a_failing_rank_stops_every_rank_with_its_error(tmp_path, fault, message
     assert not (tmp_path / "fault.1.npz").exists()
 
 
+AGENT = """#!/bin/sh
+# Open MPI's ssh to a "host" that is a network namespace of this machine.
+host=$1; shift
+case "$host" in {first}) ns={ns}A ;; {second}) ns={ns}B ;; *) exit 1 ;; esac
+exec ip netns exec "$ns" sh -c "$*"
+"""
+
+
+def _ip(*arguments):
+    return subprocess.run(["ip", *arguments], capture_output=True, text=True)
+
+
+@pytest.fixture
+def two_hosts(tmp_path):
+    """Two network namespaces joined by a veth pair: (their addresses, an ssh agent for
+    Open MPI that starts a command in the namespace of an address)."""
+    ns, subnet = f"nrv{os.getpid()}", f"10.{os.getpid() % 250 + 1}.77"
+    if shutil.which("ip") is None or _ip("netns", "add", ns + "A").returncode != 0:
+        pytest.skip("needs `ip` and the right to make network namespaces (root)")
+    try:
+        _ip("netns", "add", ns + "B")
+        _ip("link", "add", ns + "a", "type", "veth", "peer", "name", ns + "b")
+        for side, address in (("A", 1), ("B", 2)):
+            device = ns + side.lower()
+            _ip("link", "set", device, "netns", ns + side)
+            _ip("-n", ns + side, "addr", "add", f"{subnet}.{address}/24", "dev", device)
+            _ip("-n", ns + side, "link", "set", device, "up")
+            _ip("-n", ns + side, "link", "set", "lo", "up")
+        hosts = (f"{subnet}.1", f"{subnet}.2")
+        agent = tmp_path / "agent.sh"
+        agent.write_text(AGENT.format(first=hosts[0], second=hosts[1], ns=ns))
+        agent.chmod(0o755)
+        yield hosts, ns, str(agent)
+    finally:
+        _ip("netns", "del", ns + "A")
+        _ip("netns", "del", ns + "B")
+
+
+@needs_mpi
+def test_the_same_script_trains_across_two_hosts_over_tcp(tmp_path, two_hosts):
+    if not _oversubscribe():
+        pytest.skip("the namespaces' launch uses Open MPI's options")
+    (first, second), ns, agent = two_hosts
+    subnet = first.rsplit(".", 1)[0] + ".0/24"
+    command = ["ip", "netns", "exec", ns + "A", MPIEXEC, "-n", "2", "--host",
+               f"{first}:1,{second}:1", "--map-by", "node:oversubscribe", "--bind-to", "none",
+               "--prtemca", "plm_ssh_agent", agent, "--prtemca", "oob_tcp_if_include", subnet,
+               "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", subnet]
+    for name in ("PATH", "PYTHONPATH", "OMP_NUM_THREADS", "OMPI_ALLOW_RUN_AS_ROOT",
+                 "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"):
+        command += ["-x", name]
+    command += [sys.executable, SCRIPT, str(tmp_path / "hosts")]
+    done = subprocess.run(command, env=_environment(), capture_output=True, text=True,
+                          timeout=LAUNCH_SECONDS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _run(0, tmp_path / "one")
+    _assert_same_training(_results(tmp_path / "one", 0), _results(tmp_path / "hosts", 2),
+                          1e-12)
+
+
 def test_without_a_launcher_initialize_is_a_no_op_and_nothing_imports_mpi4py():
     code = ("import sys, nerve; nerve.distributed.initialize(); "
             "print(nerve.distributed.size(), nerve.distributed.rank(), "

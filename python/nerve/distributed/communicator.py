@@ -18,6 +18,8 @@ import numpy as np
 # saving a checkpoint, or one stopped).
 _YIELDING_SECONDS = 0.05
 _NAP_SECONDS = 1e-3
+_LOCAL_RANK_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "PMI_LOCAL_RANK",
+                         "MV2_COMM_WORLD_LOCAL_RANK")
 _yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
@@ -27,9 +29,18 @@ class Communicator:
     def __init__(self, mpi, timeout):
         self.mpi, self.comm, self.timeout = mpi, mpi.COMM_WORLD, float(timeout)
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        shared = self.comm.Split_type(mpi.COMM_TYPE_SHARED, key=self.rank)
-        self.local_rank = shared.Get_rank()
+        self.local_rank = self._local_rank()
+
+    def _local_rank(self):
+        """This rank's place among the ranks on its machine: as the launcher numbered them,
+        else from the ranks that share memory with it."""
+        for name in _LOCAL_RANK_VARIABLES:
+            if os.environ.get(name, "").isdigit():
+                return int(os.environ[name])
+        shared = self.comm.Split_type(self.mpi.COMM_TYPE_SHARED, key=self.rank)
+        local_rank = shared.Get_rank()
         shared.Free()
+        return local_rank
 
     def _wait(self, request, what):
         if request.Test():
