@@ -24,6 +24,7 @@ BatchNormalization's moving statistics, computed on each rank's slice) are avera
 ranks at each epoch's end. Only rank 0 prints progress and writes files (save,
 ModelCheckpoint, CSVLogger).
 """
+import json
 import warnings
 
 import numpy as np
@@ -68,8 +69,7 @@ class DataParallel:
             "the model's weights": f"{len(shapes)} weights of {model._params.size} "
                                    f"parameters, shapes {_abridged(shapes)}",
             "the model's dtype": str(model.dtype),
-            "the optimizer": (type(optimizer).__name__, repr(sorted(
-                optimizer.get_config().items()))),
+            "the optimizer": f"{type(optimizer).__name__} {_canonical(optimizer.get_config())}",
             **{name: repr(value) for name, value in arguments.items()},
         }
         if self.data == "replicated":
@@ -245,6 +245,13 @@ class _GlobalRunning:
                 running.output_sums[...] = outputs
             for metric, state in zip(metrics, states):
                 _set_state(metric, state, 0)
+
+
+def _canonical(config):
+    """config as text that is the same on every rank: an object without a configuration
+    (a function as a schedule) stands as its name, not its address."""
+    return json.dumps(config, sort_keys=True, default=lambda value: getattr(
+        value, "__qualname__", type(value).__qualname__))
 
 
 def _abridged(shapes, limit=160):
