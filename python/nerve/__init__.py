@@ -53,7 +53,7 @@ def build_info() -> _Dict[str, _Any]:
 # --- Keras-style model API (added by nerve.models & co.) ---
 from . import (activations, callbacks, constraints, datasets, initializers, layers, losses,
                metrics, models, optimizers, regularizers, utils)
-from . import graph, ops, registration, saving, variables  # noqa: E402
+from . import distributed, graph, ops, registration, saving, variables  # noqa: E402
 from .layers import Activation, Dense, Dropout, Flatten, Input, Layer
 from .models import Functional, Model, Sequential, load_model
 from .variables import Variable

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, Optional, Union
 
 import numpy as np
 
+from . import distributed
 from ._progress import ProgressBar, print_message
 
 _EPOCH_HOOKS = ("on_epoch_begin", "on_epoch_end")
@@ -454,6 +455,8 @@ class ModelCheckpoint(Callback):
             self._save(epoch, None, logs)
 
     def _save(self, epoch, batch, logs):
+        if not distributed.is_root():  # a nerve.distributed run: rank 0 saves, and says so
+            return
         logs = logs or {}
         fields = dict(logs, epoch=epoch + 1) if batch is None \
             else dict(logs, epoch=epoch + 1, batch=batch + 1)
@@ -601,6 +604,8 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self.on_train_end()
+        if not distributed.is_root():  # one file for a nerve.distributed run: rank 0's
+            return
         has_header = self.append and os.path.exists(self.filename) \
             and os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="",
@@ -609,6 +614,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self._file is None:
+            return
         if self._writer is None:
             self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *sorted(logs)],
                                           delimiter=self.sep, restval="NA",

@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from . import _atomic_files, registration
+from . import _atomic_files, distributed, registration
 from .variables import weight_budget
 from .registration import register_keras_serializable  # noqa: F401  (keras.saving's name)
 
@@ -31,8 +31,11 @@ _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimi
 
 
 def save_model(model, filepath):
-    """Save the architecture, weights, compile settings and optimizer state to `filepath`."""
+    """Save the architecture, weights, compile settings and optimizer state to `filepath`
+    (by rank 0 alone in a nerve.distributed run: every rank holds the same model)."""
     filepath = _path(filepath)
+    if not distributed.is_root():
+        return
     compile_config = model.get_compile_config()
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = optimizer.get_state() if compile_config is not None and optimizer else []
@@ -114,8 +117,11 @@ def _from_header(filepath, what, make):
 
 
 def save_weights(model, filepath):
-    """Save the model's weights (get_weights() order) to `filepath`."""
+    """Save the model's weights (get_weights() order) to `filepath` (rank 0 alone, as
+    save_model)."""
     filepath = _path(filepath)
+    if not distributed.is_root():
+        return
     _write(filepath, WEIGHTS_FORMAT, {}, {"weights": model.get_weights()})
 
 

@@ -154,12 +154,26 @@ class ArrayFeed(_Feed):
         self._schedule, self._shuffle, self.order = batches(self.rows, batch_size), shuffle, None
         self.batches_per_epoch = steps or len(self._schedule)
         self.epochs = _Epochs(self._pass, len(self._schedule), steps, label, mode == "train")
-        self._stop = 0
+        self._stop, self._steps_argument, self._label = 0, steps, label
+        self._local_order = None
+
+    def schedule(self):
+        """(start, size) of each batch of a pass, into the pass's order."""
+        return list(self._schedule)
+
+    def share(self, local_order, schedule):
+        """Train on this process's share of the data (nerve.distributed): the rows
+        local_order(order) of each pass's order, in batches `schedule` [(start, size)]."""
+        self._local_order, self._schedule = local_order, schedule
+        self.batches_per_epoch = self._steps_argument or len(schedule)
+        self.epochs = _Epochs(self._pass, len(schedule), self._steps_argument, self._label, True)
 
     def _pass(self):
         if self.mode == "train":
             self.order = (utils.generator().permutation(self.rows) if self._shuffle
                           else np.arange(self.rows))
+            if self._local_order is not None:
+                self.order = self._local_order(self.order)
         for start, size in self._schedule:
             yield (None if self.order is None else self.order[start:start + size]), start, size
 

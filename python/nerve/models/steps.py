@@ -45,6 +45,11 @@ class Running:
                     metric.update_state(y_true, y_pred, weights)
         self._fed = self.rows
 
+    def add(self, loss, rows):
+        """Count a batch of `rows` rows whose mean loss is `loss`."""
+        self.loss_sum += loss * rows
+        self.rows += rows
+
     def restart(self):
         """The window the rows are kept in starts over at position 0."""
         self.feed()
@@ -60,6 +65,8 @@ class Running:
         for name, metric in model._named_metrics():
             logs[name] = float(metric.result())
         return dict(sorted(logs.items()))
+
+    final_logs = logs  # the logs at the run's end (summed over ranks by nerve.distributed)
 
 
 def _loss_calls(plan, loss_weights, output_sums):

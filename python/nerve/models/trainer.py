@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _interrupts
 from .. import callbacks as callbacks_module
+from .. import distributed
 from ..backend import get_backend
 from ..graph.plan import Plan
 from ..layers.embedding import check_indices
@@ -43,6 +44,11 @@ def _verbosity(verbose):
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
     return verbose
+
+
+def _progress_bar(verbose):
+    """Whether to print progress: when asked, on the one process that prints (rank 0)."""
+    return verbose != 0 and distributed.is_root()
 
 
 class Trainer(compiling.Compiling):
@@ -293,14 +299,24 @@ class Trainer(compiling.Compiling):
         backend = get_backend()
         self._ensure_packed()
         callbacks = callbacks_module.CallbackList(
-            callbacks, model=self, add_history=True, add_progbar=verbose != 0, verbose=verbose,
-            epochs=epochs, steps=feed.batches_per_epoch)
+            callbacks, model=self, add_history=True, add_progbar=_progress_bar(verbose),
+            verbose=verbose, epochs=epochs, steps=feed.batches_per_epoch)
         self.history = callbacks.history
+        parallel = distributed.data_parallel(self)
+        if parallel is not None:
+            parallel.start_fit(feed, validation, callbacks, dict(
+                batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch, shuffle=shuffle,
+                validation=validation is not None))
         sums, update = self._output_sums(), self._optimizer_step(backend)
         regularization = steps.regularization_function(self)
-        feed.bind(lambda size, xs, ys, weights, kept: steps.train_step_function(
-            self._plan(backend, size, "train"), xs, ys, weights, kept, regularization,
-            update, self._loss_weights, sums), sums)
+
+        def make_step(size, xs, ys, weights, kept, update=update):
+            return steps.train_step_function(self._plan(backend, size, "train"), xs, ys,
+                                             weights, kept, regularization, update,
+                                             self._loss_weights, sums)
+        feed.bind(make_step if parallel is None else parallel.train_steps(make_step, update),
+                  sums)
         if validation is not None:
             self._bind_test(validation, backend)
 
@@ -315,16 +331,20 @@ class Trainer(compiling.Compiling):
                               stacklevel=2)
                 break
             running = feed.running(self)
+            if parallel is not None:
+                running = parallel.running(running, training=True)
             callbacks.on_epoch_begin(epoch)
             self._train_epoch(feed, running, callbacks)
-            logs = running.logs()
+            logs = running.final_logs()
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._test_loop(validation, callbacks)
+                val_logs = self._test_loop(validation, callbacks, parallel)
                 if val_logs is None:
                     warnings.warn(f"fit: validation_data has no batches left for epoch "
                                   f"{epoch + 1}, so it has no val_ logs", stacklevel=2)
                 logs.update(("val_" + key, value) for key, value in (val_logs or {}).items())
             callbacks.on_epoch_end(epoch, logs)
+            if parallel is not None:  # every rank stops together
+                self.stop_training = parallel.anyone(self.stop_training)
             if self.stop_training:
                 break
             if not math.isfinite(logs.get("loss", 0.0)) and not diverged:
@@ -344,8 +364,7 @@ class Trainer(compiling.Compiling):
         with _interrupts.Deferral() as deferral:
             for index, (step, rows, start, size) in enumerate(feed.items()):
                 on_begin(index)
-                running.loss_sum += deferral.call(step, rows, start) * size
-                running.rows += size
+                running.add(deferral.call(step, rows, start), size)
                 on_end(index, logs)
                 if self.stop_training:
                     break
@@ -353,6 +372,10 @@ class Trainer(compiling.Compiling):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on this batch; returns its loss (and metrics on this batch)."""
         self._require_loss("train_on_batch")
+        if distributed.size() > 1:
+            raise RuntimeError("train_on_batch: its step would train this rank alone, and the "
+                               "ranks' models would drift apart; under nerve.distributed use "
+                               "fit, which splits the batch and sums the gradients")
         xs, ys, weights = self._data(x, y, sample_weight, class_weight)
         self._require_trainable("train_on_batch")
         backend = get_backend()
@@ -377,9 +400,10 @@ class Trainer(compiling.Compiling):
         verbose = _verbosity(verbose)
         feed = sources.feed(self, x, y, sample_weight, None, batch_size, steps, False, "test")
         callbacks = callbacks_module.CallbackList(
-            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=feed.batches_per_epoch)
-        logs = self._test_loop(self._bind_test(feed, get_backend()), callbacks)
+            callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
+            epochs=1, steps=feed.batches_per_epoch)
+        logs = self._test_loop(self._bind_test(feed, get_backend()), callbacks,
+                               distributed.data_parallel(self))
         return self._results(logs, return_dict)
 
     def _bind_test(self, feed, backend):
@@ -390,19 +414,21 @@ class Trainer(compiling.Compiling):
             self._loss_weights, sums), sums)
         return feed
 
-    def _test_loop(self, feed, callbacks):
-        """The logs of one evaluation over the feed, or None when it has no batches left."""
+    def _test_loop(self, feed, callbacks, parallel=None):
+        """The logs of one evaluation over the feed, or None when it has no batches left;
+        summed over the ranks of a data-parallel run (parallel) where they hold parts."""
         if not feed.begin():
             return None
         running, penalty = feed.running(self), steps.penalty(self)
+        if parallel is not None:
+            running = parallel.running(running, training=False)
         on_begin, on_end = callbacks.on_test_batch_begin, callbacks.on_test_batch_end
         callbacks.on_test_begin()
         for index, (step, _, start, size) in enumerate(feed.items()):
             on_begin(index)
-            running.loss_sum += (step(start) + penalty) * size
-            running.rows += size
+            running.add(step(start) + penalty, size)
             on_end(index, running.logs)
-        logs = running.logs()
+        logs = running.final_logs()
         callbacks.on_test_end(logs)
         return logs
 
@@ -437,8 +463,8 @@ class Trainer(compiling.Compiling):
         else:
             feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
         callbacks = callbacks_module.CallbackList(
-            callbacks, model=self, add_progbar=verbose != 0, verbose=verbose, epochs=1,
-            steps=feed.batches_per_epoch)
+            callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
+            epochs=1, steps=feed.batches_per_epoch)
         return self._predict_loop(get_backend(), feed, callbacks)
 
     def _predict_loop(self, backend, feed, callbacks):
