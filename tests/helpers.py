@@ -80,3 +80,20 @@ def fit_on_both_backends(make_model, x, y, epochs, seed, batch_size=8):
                                 verbose=0)
         results.append((model.get_weights(), history.history["loss"]))
     return results
+
+
+def interop_inputs(model, rng, rows, vocabulary=30):
+    """Rows for a Keras or nerve model: token ids below `vocabulary` for integer inputs."""
+    shape = (rows,) + tuple(model.input_shape[1:])
+    if "int" in str(model.inputs[0].dtype):
+        return rng.integers(0, vocabulary, shape).astype(np.int32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def randomized_model(make, seed=0):
+    """(make(), its random generator): weights drawn far from the initial ones (moving
+    statistics included), so that each matters."""
+    rng = np.random.default_rng(seed)
+    model = make()
+    model.set_weights([rng.uniform(0.2, 1.0, w.shape).astype(w.dtype) for w in model.get_weights()])
+    return model, rng

@@ -1,0 +1,90 @@
+"""ONNX export: the file model.export(path, format="onnx") writes runs in onnxruntime with
+the predictions of model.predict, at any batch size."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+onnxruntime = pytest.importorskip("onnxruntime")
+
+import nerve  # noqa: E402
+from helpers import interop_inputs, randomized_model  # noqa: E402
+from nerve import layers  # noqa: E402
+
+CLOSE = dict(rtol=1e-5, atol=1e-6)
+
+
+def mlp():
+    return nerve.Sequential([nerve.Input((20,)), layers.Dense(16, activation="relu"),
+                             layers.BatchNormalization(), layers.Dropout(0.3),
+                             layers.Dense(12, activation="silu"), layers.LeakyReLU(0.1),
+                             layers.Dense(8, activation="elu"), layers.Activation("tanh"),
+                             layers.Dense(4, activation="softmax")])
+
+
+def cnn():
+    x = nerve.Input((9, 9, 3), name="image")
+    h = layers.Conv2D(6, 3, padding="same", activation="relu")(x)
+    skip = layers.Conv2D(6, 1, use_bias=False)(x)
+    h = layers.BatchNormalization()(layers.Add()([h, skip]))
+    pooled = layers.Concatenate()([layers.MaxPooling2D(padding="same")(h),
+                                   layers.AveragePooling2D(3, strides=2, padding="same")(h)])
+    mean = layers.GlobalAveragePooling2D()(pooled)
+    flat = layers.Dense(5, activation="sigmoid")(layers.Flatten()(layers.ReLU()(pooled)))
+    h = layers.Reshape((2, 8))(layers.Concatenate()([flat, layers.Dense(11)(mean)]))
+    return nerve.Model(x, layers.Softmax()(layers.Dense(3)(layers.Flatten()(h))))
+
+
+def text():
+    return nerve.Sequential([nerve.Input((7,), dtype="int32"), layers.Embedding(30, 4),
+                             layers.Conv1D(5, 3, strides=2, activation="gelu"),
+                             layers.MaxPooling1D(2, padding="same"),
+                             layers.GlobalMaxPooling1D(), layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("make", [mlp, cnn, text])
+def test_onnxruntime_gives_the_predictions_of_predict(tmp_path, make):
+    model, rng = randomized_model(make)
+    path = tmp_path / "m.onnx"
+    model.export(path, format="onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for rows in (1, 7):  # the batch dimension is dynamic
+        x = interop_inputs(model, rng, rows)
+        np.testing.assert_allclose(session.run(None, {name: x})[0],
+                                   model.predict(x, verbose=0), **CLOSE)
+
+
+def test_a_layer_without_translation_is_refused_and_nothing_written(tmp_path):
+    model = nerve.Sequential([nerve.Input((4, 4, 2)), layers.UpSampling2D(), layers.Flatten()])
+    with pytest.raises(ValueError, match=r"up_sampling2d.*UpSampling2D.*no ONNX translation"):
+        model.export(tmp_path / "m.onnx", format="onnx")
+    with pytest.raises(ValueError, match="activation 'step'"):
+        nerve.Sequential([nerve.Input((3,)), layers.Dense(2, activation="step")]).export(
+            tmp_path / "m.onnx", format="onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_format_and_name_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="format: nerve exports 'onnx' only"):
+        mlp().export(tmp_path / "m", format="tf_saved_model")
+    with pytest.raises(ValueError, match=r"ends in \.onnx"):
+        mlp().export(tmp_path / "m.keras", format="onnx")
+    with pytest.raises(ValueError, match="model.export"):
+        mlp().save(tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_without_onnx_the_error_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install 'nerve\[onnx\]'"):
+        mlp().export(tmp_path / "m.onnx", format="onnx")
+
+
+def test_an_onnx_file_does_not_load_as_a_model(tmp_path):
+    path = tmp_path / "m.onnx"
+    mlp().export(path, format="onnx")
+    with pytest.raises(ValueError, match=r"m\.onnx.*ONNX"):
+        nerve.models.load_model(path)
