@@ -91,9 +91,15 @@ def interop_inputs(model, rng, rows, vocabulary=30):
 
 
 def randomized_model(make, seed=0):
-    """(make(), its random generator): weights drawn far from the initial ones (moving
-    statistics included), so that each matters."""
+    """(make(), its random generator): weights drawn far from the initial ones, so that each
+    matters: kernels of either sign (outputs that do not saturate), vectors (biases, scales,
+    moving statistics) positive (variances must be)."""
     rng = np.random.default_rng(seed)
     model = make()
-    model.set_weights([rng.uniform(0.2, 1.0, w.shape).astype(w.dtype) for w in model.get_weights()])
+
+    def draw(weight):
+        magnitude = rng.uniform(0.2, 1.0, weight.shape)
+        sign = rng.choice([-1.0, 1.0], weight.shape) if weight.ndim > 1 else 1.0
+        return (magnitude * sign).astype(weight.dtype)
+    model.set_weights([draw(w) for w in model.get_weights()])
     return model, rng

@@ -44,7 +44,19 @@ def text():
                              layers.GlobalMaxPooling1D(), layers.Dense(1, activation="sigmoid")])
 
 
-@pytest.mark.parametrize("make", [mlp, cnn, text])
+def extras():
+    x = nerve.Input((6, 6, 2), name="image")
+    h = layers.Rescaling(0.5, offset=0.1)(x)
+    h = layers.Conv2D(3, 3, strides=2, padding="same")(layers.ZeroPadding2D(((1, 0), (2, 1)))(h))
+    h = layers.LayerNormalization()(layers.UpSampling2D((2, 1))(h))
+    h = layers.Flatten()(layers.ReLU(max_value=0.8, negative_slope=0.1)(h))
+    a, b = layers.Dense(6)(h), layers.PReLU()(layers.Dense(6)(h))
+    merged = layers.Concatenate()([layers.Multiply()([a, b]), layers.Subtract()([a, b]),
+                                   layers.Maximum()([a, b]), layers.Average()([a, b])])
+    return nerve.Model(x, layers.Dense(2)(merged))
+
+
+@pytest.mark.parametrize("make", [mlp, cnn, text, extras])
 def test_onnxruntime_gives_the_predictions_of_predict(tmp_path, make):
     model, rng = randomized_model(make)
     path = tmp_path / "m.onnx"
@@ -58,8 +70,9 @@ def test_onnxruntime_gives_the_predictions_of_predict(tmp_path, make):
 
 
 def test_a_layer_without_translation_is_refused_and_nothing_written(tmp_path):
-    model = nerve.Sequential([nerve.Input((4, 4, 2)), layers.UpSampling2D(), layers.Flatten()])
-    with pytest.raises(ValueError, match=r"up_sampling2d.*UpSampling2D.*no ONNX translation"):
+    a, b = nerve.Input((3,)), nerve.Input((3,))
+    model = nerve.Model([a, b], layers.Dot(axes=1, name="dot")([a, b]))
+    with pytest.raises(ValueError, match=r"layer 'dot' \(Dot\) has no ONNX translation"):
         model.export(tmp_path / "m.onnx", format="onnx")
     with pytest.raises(ValueError, match="activation 'step'"):
         nerve.Sequential([nerve.Input((3,)), layers.Dense(2, activation="step")]).export(

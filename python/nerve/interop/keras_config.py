@@ -22,6 +22,8 @@ _NEUTRAL_OPTIONS = {"sparse": False, "ragged": False, "optional": False,
                     "renorm_clipping": None, "renorm_momentum": 0.99,
                     "data_format": "channels_last"}
 _BOOKKEEPING = ("module", "registered_name", "shared_object_id", "build_config")
+# Options nerve records that these Keras layers' constructors refuse (Keras leaves them out).
+_KERAS_REFUSES = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",)}
 # Keras 3's activation names (keras.activations): what a saved nerve model may name.
 _KERAS_ACTIVATIONS = {"linear", "relu", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
                       "tanh", "softplus", "softsign", "silu", "swish", "gelu", "exponential",
@@ -104,9 +106,20 @@ def _options_from_keras(config, where):
                 raise ValueError(f"config.json: {where}: the option {key}={value!r} is "
                                  f"not supported by nerve")
             continue
+        if key == "activation":
+            _check_activation(value, where)
         options[key] = _dtype_from_keras(value, where) if key == "dtype" \
             else _object_from_keras(value, f"{where} {key}")
     return options
+
+
+def _check_activation(value, where):
+    from .. import activations
+    try:
+        activations.get(value)
+    except ValueError:
+        raise ValueError(f"config.json: {where}: the activation {value!r} is not one nerve "
+                         f"has") from None
 
 
 def _dtype_from_keras(value, where):
@@ -165,15 +178,17 @@ def _layer_to_keras(entry):
     class_name, options = entry["class_name"], entry["config"]
     where = f"layer {options.get('name')!r} ({class_name})"
     found = registration.builtins().get(class_name)
-    if found is None or not _is_layer(found):
-        raise ValueError(f"model: {where} is not a Keras layer (a custom layer); save the "
-                         f"model in nerve's format (a .nerve file)")
+    if found is None or not _is_layer(found) or class_name in MODEL_CLASSES:
+        raise ValueError(f"model: {where} is not a Keras layer (a custom layer or a nested "
+                         f"model); save the model in nerve's format (a .nerve file)")
     activation = options.get("activation")
     if isinstance(activation, str) and activation not in _KERAS_ACTIVATIONS:
         raise ValueError(f"model: {where} uses the activation {activation!r}, which Keras "
                          f"does not have; save the model in nerve's format (a .nerve file)")
+    refused = _KERAS_REFUSES.get(class_name, ())
     return {"module": "keras.layers", **entry, "registered_name": None,
-            "config": {key: _object_to_keras(key, value) for key, value in options.items()}}
+            "config": {key: _object_to_keras(key, value) for key, value in options.items()
+                       if key not in refused}}
 
 
 def _object_to_keras(key, value):

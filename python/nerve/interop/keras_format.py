@@ -121,14 +121,47 @@ def _open_h5(filepath, file, what):
 
 
 def _layer_list(model):
-    """(model class name, [(layer class name, layer name)]) in model.layers order; Keras lays
-    out the weights of Sequential and functional models only by their layers."""
+    """(model class name, [(layer class name, layer name)]) in the order of Keras's
+    model.layers, which numbers the weights' groups; Keras lays out the weights of Sequential
+    and functional models only by their layers."""
     class_name = registration.get_registered_name(model)
     if class_name not in keras_config.MODEL_CLASSES:
         raise ValueError(f"model: a {class_name} (subclassed model) has no Keras weights "
                          f"layout in nerve; use nerve's format (a .nerve file)")
-    return class_name, [
-        (registration.get_registered_name(layer), layer.name) for layer in model.layers]
+    layers = model.layers if class_name == "Sequential" else _keras_layer_order(model._graph)
+    return class_name, [(registration.get_registered_name(layer), layer.name)
+                        for layer in layers]
+
+
+def _keras_layer_order(graph):
+    """The layers of a functional graph as Keras's map_graph (keras/src/ops/function.py)
+    orders them: by decreasing depth (the longest path to an output), ties by the first
+    visit of a depth-first walk from the outputs through each node's inputs in turn."""
+    finished, post_order, first_visit = set(), [], {}
+    for output in graph.outputs:
+        stack = [(output.node, None)]
+        while stack:  # explicit: a model may be deeper than Python's recursion limit
+            node, pending = stack.pop()
+            if pending is None:
+                if id(node) in finished:
+                    continue
+                first_visit.setdefault(id(node.operation), len(first_visit))
+                pending = iter(node.inputs)
+            parent = next(pending, None)
+            if parent is None:
+                finished.add(id(node))
+                post_order.append(node)
+            else:
+                stack += [(node, pending), (parent.node, None)]
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(post_order):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.operation), 0))
+        layer_depth[id(node.operation)], node_depth[id(node)] = depth, depth
+        layers[id(node.operation)] = node.operation
+        for tensor in node.inputs:
+            node_depth[id(tensor.node)] = max(depth + 1, node_depth.get(id(tensor.node), 0))
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)],
+                                                      first_visit[id(layer)]))
 
 
 def assign_weights(filepath, model, h5, class_name, layers, what):
@@ -207,6 +240,9 @@ def save_model(model, filepath):
     """Write `model` as a Keras 3 archive; everything is translated before the file is
     touched, so a model Keras cannot express leaves no file behind."""
     config = keras_config.model_to_keras(model)
+    if config["class_name"] == "Functional":  # listed as Keras lists (and numbers) them
+        position = {name: index for index, (_, name) in enumerate(_layer_list(model)[1])}
+        config["config"]["layers"].sort(key=lambda entry: position[entry["config"]["name"]])
     weights = _weights_file(filepath, model)
     metadata = {"keras_version": _KERAS_VERSION_WRITTEN, "nerve_saved": True}
     members = {METADATA: json.dumps(metadata).encode(),

@@ -218,11 +218,53 @@ def _activation_layer(name_of):
     return convert
 
 
-def _relu(config):
-    if config.get("max_value") is not None or config.get("threshold", 0) != 0:
-        raise ValueError("model: ReLU with max_value or threshold has no ONNX translation")
+def _relu(b, layer, config, inputs, node):
+    if config.get("threshold", 0) != 0:
+        raise ValueError(f"model: {_where(layer)}: a threshold has no ONNX translation")
     slope = config.get("negative_slope", 0)
-    return ("leaky_relu", slope) if slope else ("relu", None)
+    y = b.activation(inputs[0], "leaky_relu" if slope else "relu", _where(layer), slope)
+    if config.get("max_value") is None:
+        return y
+    return b.op("Min", [y, b.scalar(config["max_value"])], "relu_max")
+
+
+def _prelu(b, layer, config, inputs, node):
+    return b.op("PRelu", [inputs[0], b.constant(layer.get_weights()[0], "alpha")], "prelu")
+
+
+def _layer_normalization(b, layer, config, inputs, node):
+    ndim = len(node.inputs[0].shape)
+    axes = sorted(a % ndim for a in np.atleast_1d(config.get("axis", -1)))
+    if axes != list(range(axes[0], ndim)) or config.get("rms_scaling"):
+        raise ValueError(f"model: {_where(layer)}: axis {config.get('axis')} has no ONNX "
+                         f"translation (trailing axes only)")
+    shape = node.inputs[0].shape[axes[0]:]
+    weights = iter(layer.get_weights())
+    gamma = next(weights) if config.get("scale", True) else np.ones(shape, b.dtype)
+    beta = next(weights) if config.get("center", True) else np.zeros(shape, b.dtype)
+    return b.op("LayerNormalization", [inputs[0], b.constant(gamma, "gamma"),
+                                       b.constant(beta, "beta")], "layer_norm",
+                axis=axes[0], epsilon=float(config["epsilon"]))
+
+
+def _zero_padding(b, layer, config, inputs, node):
+    (top, bottom), (left, right) = config["padding"]
+    pads = np.array([0, top, left, 0, 0, bottom, right, 0], np.int64)
+    return b.op("Pad", [inputs[0], b.constant(pads, "pads")], "pad")
+
+
+def _upsampling(b, layer, config, inputs, node):  # nearest, the one nerve has
+    scales = np.array([1, *config["size"], 1], np.float32)
+    return b.op("Resize", [inputs[0], "", b.constant(scales, "scales")], "upsample",
+                mode="nearest", coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor")
+
+
+def _rescaling(b, layer, config, inputs, node):
+    y = b.op("Mul", [inputs[0], b.constant(np.asarray(config["scale"], b.dtype), "scale")],
+             "rescale")
+    return b.op("Add", [y, b.constant(np.asarray(config["offset"], b.dtype), "offset")],
+                "rescale")
 
 
 def _softmax(b, layer, config, inputs, node):
@@ -266,7 +308,8 @@ _CONVERTERS = {
     "GlobalMaxPooling2D": _global_pool("ReduceMax"),
     "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer(lambda config: (config["activation"], None)),
-    "ReLU": _activation_layer(_relu),
+    "ReLU": _relu, "PReLU": _prelu, "LayerNormalization": _layer_normalization,
+    "ZeroPadding2D": _zero_padding, "UpSampling2D": _upsampling, "Rescaling": _rescaling,
     "LeakyReLU": _activation_layer(lambda config: ("leaky_relu", config["negative_slope"])),
     "ELU": _activation_layer(lambda config: ("elu", config.get("alpha", 1.0))),
     "Softmax": _softmax, "Add": _merge("Sum"), "Subtract": _merge("Sub"),
