@@ -151,3 +151,27 @@ def test_the_step_activation_is_refused_and_nothing_written(tmp_path):
     with pytest.raises(ValueError, match=r"'step'.*\.nerve"):
         model.save(tmp_path / "m.keras")
     assert os.listdir(tmp_path) == []
+
+
+def test_compile_settings_are_written_for_keras(tmp_path):
+    model = nerve.Sequential([nerve.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer=nerve.optimizers.RMSprop(0.02), loss="mse", metrics=["mae"])
+    model.save(tmp_path / "m.keras")
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        opened = keras.saving.load_model(tmp_path / "m.keras")  # Keras says the state is new
+    assert type(opened.optimizer).__name__ == "RMSprop" and opened.loss == "mse"
+    assert float(opened.optimizer.learning_rate) == pytest.approx(0.02)
+    assert nerve.models.load_model(tmp_path / "m.keras").get_compile_config() == \
+        model.get_compile_config()
+
+
+def test_compile_settings_keras_lacks_are_left_out_with_a_warning(tmp_path):
+    @nerve.saving.register_keras_serializable(package="test_keras_files")
+    def halved_mse(y_true, y_pred):
+        return nerve.losses.mean_squared_error(y_true, y_pred) / 2
+
+    model = nerve.Sequential([nerve.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=halved_mse)
+    with pytest.warns(UserWarning, match="test_keras_files>halved_mse.*loads uncompiled"):
+        model.save(tmp_path / "m.keras")
+    assert getattr(keras.saving.load_model(tmp_path / "m.keras"), "optimizer", None) is None

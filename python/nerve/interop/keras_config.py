@@ -7,6 +7,7 @@ no quantization); those are dropped. Anything else nerve lacks is a ValueError n
 layer and the option, never silently ignored. Nested models and custom classes are refused.
 """
 import numbers
+import warnings
 
 from .. import registration
 
@@ -24,6 +25,8 @@ _NEUTRAL_OPTIONS = {"sparse": False, "ragged": False, "optional": False,
 _BOOKKEEPING = ("module", "registered_name", "shared_object_id", "build_config")
 # Options nerve records that these Keras layers' constructors refuse (Keras leaves them out).
 _KERAS_REFUSES = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",)}
+_KERAS_OPTIMIZERS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                     "Nadam", "Ftrl", "Lion", "Lamb", "Muon"}
 # Keras 3's activation names (keras.activations): what a saved nerve model may name.
 _KERAS_ACTIVATIONS = {"linear", "relu", "leaky_relu", "elu", "selu", "sigmoid", "hard_sigmoid",
                       "tanh", "softplus", "softsign", "silu", "swish", "gelu", "exponential",
@@ -171,7 +174,37 @@ def model_to_keras(model):
     build_config = model.get_build_config() if class_name == "Sequential" else None
     module = "keras" if class_name == "Sequential" else "keras.src.models.functional"
     return {"module": module, "class_name": class_name, "config": config,
-            "registered_name": class_name, "build_config": build_config, "compile_config": None}
+            "registered_name": class_name, "build_config": build_config,
+            "compile_config": _compile_to_keras(model.get_compile_config())}
+
+
+def _compile_to_keras(config):
+    """nerve's compile settings as Keras's, or None (with a warning) where they name a user's
+    loss or metric, which Keras could not rebuild. Keras's optimizer starts afresh (Keras
+    says so when it loads): its state stays in nerve's own format."""
+    if config is None:
+        return None
+    names = [name for key in ("loss", "metrics", "weighted_metrics")
+             for name in _strings(config.get(key))]
+    custom = [name for name in names if not isinstance(name, str) or ">" in name]
+    optimizer = config["optimizer"]
+    if custom or optimizer.get("class_name") not in _KERAS_OPTIMIZERS:
+        warnings.warn(f"the compile settings are not written to the Keras archive (it names "
+                      f"{', '.join(map(str, custom or [optimizer.get('class_name')]))}, which "
+                      f"Keras does not have): it loads uncompiled; nerve's format (a .nerve "
+                      f"file) keeps them", stacklevel=5)
+        return None
+    return {**config, "optimizer": {"module": "keras.optimizers", **optimizer,
+                                    "registered_name": None}}
+
+
+def _strings(value):
+    """The leaves of a loss or metrics setting (a name, or lists and dicts of them)."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _strings(item)]
+    return [] if value is None else [value]
 
 
 def _layer_to_keras(entry):

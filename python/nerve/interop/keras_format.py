@@ -4,14 +4,14 @@
 
 The weights file is HDF5 (through h5py, the `keras` extra). Keras addresses a layer's
 variables as "layers/<key>/vars/<index>", the key being the layer's class name in snake case,
-numbered in the order of model.layers ("dense", "dense_1", ...; a Sequential leaves its input
-layer out), and a layer's variables in its get_weights() order; files of Keras 2.13 used
+numbered in the order of Keras's model.layers ("dense", "dense_1", ...; a Sequential leaves
+its input layer out), and a layer's variables in its get_weights() order; files of Keras 2.13 used
 "_layer_checkpoint_dependencies" for "layers". Reading keeps the guarantees of nerve's own
 files: a regular file, stored members lying within it, and no array read before its shape is
 checked against the model's (whose weights are bounded by the file's size). The compile
-settings are imported when nerve has them (with a warning when not); the optimizer's state is
-not: training restarts its moments. Writing stores the architecture and the weights: the
-compile settings and optimizer state stay in nerve's own format (a .nerve file).
+settings are imported when nerve has them (with a warning when not) and written when Keras
+has them; the optimizer's state is neither: training restarts its moments (nerve's own format,
+a .nerve file, keeps it).
 """
 import io
 import json
