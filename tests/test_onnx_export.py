@@ -13,7 +13,12 @@ import nerve  # noqa: E402
 from helpers import interop_inputs, randomized_model  # noqa: E402
 from nerve import layers  # noqa: E402
 
-CLOSE = dict(rtol=1e-5, atol=1e-6)
+
+def assert_close(actual, expected):
+    """float32 rounding, which normalizing a few channels amplifies: tolerance on the scale of
+    the outputs (nerve and onnxruntime are equally far from a float64 run)."""
+    np.testing.assert_allclose(actual, expected, rtol=1e-5,
+                               atol=1e-6 * max(1.0, np.abs(expected).max()))
 
 
 def mlp():
@@ -48,6 +53,7 @@ def extras():
     x = nerve.Input((6, 6, 2), name="image")
     h = layers.Rescaling(0.5, offset=0.1)(x)
     h = layers.Conv2D(3, 3, strides=2, padding="same")(layers.ZeroPadding2D(((1, 0), (2, 1)))(h))
+    h = layers.Conv2D(3, 3, padding="same", dilation_rate=2)(h)  # explicit pads for ORT
     h = layers.LayerNormalization()(layers.UpSampling2D((2, 1))(h))
     h = layers.Flatten()(layers.ReLU(max_value=0.8, negative_slope=0.1)(h))
     a, b = layers.Dense(6)(h), layers.PReLU()(layers.Dense(6)(h))
@@ -65,8 +71,7 @@ def test_onnxruntime_gives_the_predictions_of_predict(tmp_path, make):
     name = session.get_inputs()[0].name
     for rows in (1, 7):  # the batch dimension is dynamic
         x = interop_inputs(model, rng, rows)
-        np.testing.assert_allclose(session.run(None, {name: x})[0],
-                                   model.predict(x, verbose=0), **CLOSE)
+        assert_close(session.run(None, {name: x})[0], model.predict(x, verbose=0))
 
 
 def test_a_layer_without_translation_is_refused_and_nothing_written(tmp_path):

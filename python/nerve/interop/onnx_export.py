@@ -150,12 +150,18 @@ def _dense(b, layer, config, inputs, node):
     return b.activation(y, config.get("activation", "linear"), _where(layer))
 
 
-def _padding(padding, where):
+def _padding(padding, spatial, kernel, strides, dilations, where):
+    """The padding attributes: Keras's "same" as explicit pads (the odd one after, as
+    SAME_UPPER, which onnxruntime refuses with dilations) when the sizes are known."""
     if padding == "valid":
-        return "VALID"
-    if padding == "same":
-        return "SAME_UPPER"  # Keras's "same": the odd padding after
-    raise ValueError(f"model: {where}: padding {padding!r} has no ONNX translation")
+        return {"auto_pad": "VALID"}
+    if padding != "same":
+        raise ValueError(f"model: {where}: padding {padding!r} has no ONNX translation")
+    if any(size is None for size in spatial):
+        return {"auto_pad": "SAME_UPPER"}
+    totals = [max((-(-size // stride) - 1) * stride + (k - 1) * dilation + 1 - size, 0)
+              for size, k, stride, dilation in zip(spatial, kernel, strides, dilations)]
+    return {"pads": [total // 2 for total in totals] + [total - total // 2 for total in totals]}
 
 
 def _conv(b, layer, config, inputs, node):
@@ -166,12 +172,13 @@ def _conv(b, layer, config, inputs, node):
     extra = [b.constant(kernel, "kernel")]
     if config.get("use_bias", True):
         extra.append(b.constant(weights[1], "bias"))
+    kernel_size, strides = list(config["kernel_size"]), list(config["strides"])
+    dilations = list(config["dilation_rate"])
+    pads = _padding(config["padding"], node.inputs[0].shape[1:-1], kernel_size, strides,
+                    dilations, _where(layer))
     y = b.channels_first(inputs[0], rank, "Conv", "conv", extra_inputs=extra,
-                         kernel_shape=list(config["kernel_size"]),
-                         strides=list(config["strides"]),
-                         dilations=list(config["dilation_rate"]),
-                         group=int(config.get("groups", 1)),
-                         auto_pad=_padding(config["padding"], _where(layer)))
+                         kernel_shape=kernel_size, strides=strides, dilations=dilations,
+                         group=int(config.get("groups", 1)), **pads)
     return b.activation(y, config.get("activation", "linear"), _where(layer))
 
 
@@ -181,9 +188,10 @@ def _pool(op_type):
             else [config["pool_size"]]
         strides = config.get("strides") or pool
         strides = list(strides) if isinstance(strides, (list, tuple)) else [strides]
+        pads = _padding(config["padding"], node.inputs[0].shape[1:-1], pool, strides,
+                        [1] * len(pool), _where(layer))
         return b.channels_first(inputs[0], len(pool), op_type, "pool", kernel_shape=pool,
-                                strides=strides,
-                                auto_pad=_padding(config["padding"], _where(layer)))
+                                strides=strides, **pads)
     return convert
 
 
