@@ -40,31 +40,46 @@ def session(model, directory):
     return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--json", help="also write the results here")
-    args = parser.parse_args()
+def run(rounds, batches=BATCHES):
+    """{batch: {"nerve": {...}, "onnxruntime": {...}, "max_abs_difference": d}}, seconds per
+    call (common.compare), on 1 thread."""
     model = mlp()
     rng = np.random.default_rng(0)
-    rows, results = [], {}
+    results = {}
     with tempfile.TemporaryDirectory() as directory, common.threads(1):
         runtime = session(model, directory)
         input_name = runtime.get_inputs()[0].name
-        for batch in BATCHES:
+        for batch in batches:
             x = rng.standard_normal((batch, 784)).astype(np.float32)
             difference = np.abs(model.predict_on_batch(x) - runtime.run(None, {input_name: x})[0])
             timings = common.compare({
                 "nerve": lambda: model.predict_on_batch(x),
-                "onnxruntime": lambda: runtime.run(None, {input_name: x})}, args.rounds)
+                "onnxruntime": lambda: runtime.run(None, {input_name: x})}, rounds)
             results[batch] = {**timings, "max_abs_difference": float(difference.max())}
-            nerve_s, ort_s = timings["nerve"]["median"], timings["onnxruntime"]["median"]
-            rows.append([str(batch), f"{nerve_s * 1e6:.1f}", f"{ort_s * 1e6:.1f}",
-                         f"{batch / nerve_s:,.0f}", f"{batch / ort_s:,.0f}",
-                         f"{ort_s / nerve_s:.2f}", f"{difference.max():.1e}"])
+    return results
+
+
+def table(results):
+    rows = []
+    for batch, result in results.items():
+        nerve_s, ort_s = result["nerve"]["median"], result["onnxruntime"]["median"]
+        rows.append([str(batch), f"{nerve_s * 1e6:.1f}", f"{ort_s * 1e6:.1f}",
+                     f"{batch / nerve_s:,.0f}", f"{batch / ort_s:,.0f}",
+                     f"{ort_s / nerve_s:.2f}", f"{result['max_abs_difference']:.1e}"])
+    return common.markdown_table(["batch", "nerve us/call", "onnxruntime us/call",
+                                  "nerve rows/s", "onnxruntime rows/s", "nerve speed-up",
+                                  "max |diff|"], rows)
+
+
+def main():
     import onnxruntime
-    print(common.markdown_table(["batch", "nerve us/call", "onnxruntime us/call", "nerve rows/s",
-                                 "onnxruntime rows/s", "nerve speed-up", "max |diff|"], rows))
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    results = run(args.rounds)
+    print(table(results))
     env = common.environment()
     print(f"{common.describe(env)}, onnxruntime {onnxruntime.__version__}, 1 thread")
     if args.json:

@@ -1,6 +1,7 @@
 """ONNX export: the file model.export(path, format="onnx") writes runs in onnxruntime with
 the predictions of model.predict, at any batch size."""
 import os
+import pathlib
 import sys
 
 import numpy as np
@@ -106,3 +107,14 @@ def test_an_onnx_file_does_not_load_as_a_model(tmp_path):
     mlp().export(path, format="onnx")
     with pytest.raises(ValueError, match=r"m\.onnx.*ONNX"):
         nerve.models.load_model(path)
+
+
+def test_the_bench_row_compares_the_same_predictions():
+    pytest.importorskip("threadpoolctl")
+    sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / "bench"))
+    import interop
+
+    results = interop.run(rounds=1, batches=(3,))
+    assert results[3]["max_abs_difference"] < 1e-5
+    assert set(results[3]) == {"nerve", "onnxruntime", "max_abs_difference"}
+    assert "| 3 |" in interop.table(results)
