@@ -106,6 +106,10 @@ def test_weights_files_both_ways(tmp_path):
     fresh.load_weights(tmp_path / "nerve.weights.h5")
     np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0),
                                **CLOSE)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    model.load_weights(tmp_path / "architecture.keras")  # as Keras, from a whole archive
+    np.testing.assert_allclose(model.predict(x, verbose=0), original.predict(x, verbose=0),
+                               **CLOSE)
 
 
 def _saved(keras_model, directory):

@@ -35,9 +35,9 @@ _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimi
 
 
 def save_model(model, filepath):
-    """Save the architecture, weights, compile settings and optimizer state to `filepath`:
-    a Keras 3 archive (architecture and weights, which Keras opens) when the name ends in
-    .keras, else nerve's own format (.nerve by convention)."""
+    """Save the architecture, weights, compile settings and optimizer state to `filepath` in
+    nerve's own format (.nerve by convention); a name ending in .keras gets a Keras 3 archive
+    instead (which Keras opens: no optimizer state, the compile settings Keras has)."""
     filepath = _path(filepath)
     if _foreign_format(filepath, _MODEL_FORMATS) == "keras":
         from .interop import keras_format
@@ -57,7 +57,7 @@ def load_model(filepath, custom_objects=None):
     stopped (the optimizer state is restored). `custom_objects` maps the names of a user's
     classes that were not registered with register_keras_serializable to the classes."""
     filepath = _path(filepath)
-    found = _read(filepath, (MODEL_FORMAT,), keras_archive=True)
+    found = _read(filepath, (MODEL_FORMAT,))
     if found[0] == "keras":
         from .interop import keras_format
         return keras_format.load_model(filepath, *found[1:], custom_objects=custom_objects)
@@ -150,11 +150,8 @@ def load_weights(model, filepath):
 
 # The formats a file name asks for (by its ending): Keras's, or refused with the way to write
 # that format; any other name gets nerve's own format.
-_MODEL_FORMATS = {".keras": "keras",
-                  ".h5": "Keras 2's HDF5 model format is not written: save as .keras (Keras 3) "
-                         "or .nerve",
-                  ".hdf5": "Keras 2's HDF5 model format is not written: save as .keras (Keras "
-                           "3) or .nerve",
+_KERAS_2_MODEL = "Keras 2's HDF5 model format is not written: save as .keras (Keras 3) or .nerve"
+_MODEL_FORMATS = {".keras": "keras", ".h5": _KERAS_2_MODEL, ".hdf5": _KERAS_2_MODEL,
                   ".onnx": "ONNX is written by model.export(filepath, format='onnx')"}
 _WEIGHTS_FORMATS = {".h5": "keras", ".keras": "a .keras file holds a whole model: save it "
                                               "with model.save(), the weights as .weights.h5 "
@@ -251,10 +248,10 @@ def _write_zip(file, header_bytes, arrays):
 
 # --- reading -------------------------------------------------------------------------------
 
-def _read(filepath, accepted_formats, keras_archive=False, keras_weights=None):
+def _read(filepath, accepted_formats, keras_weights=None):
     """("nerve", header, arrays {group: [arrays]}) of a nerve file, all validated; told by
-    content, not by name: ("keras", config, weights file) of a Keras archive if
-    `keras_archive`, and None once a Keras weights file is loaded into `keras_weights`."""
+    content, not by name, ("keras", config, weights file) of a Keras archive, or, given
+    `keras_weights` (a model), None once the weights of a Keras file are loaded into it."""
     from .interop import keras_format
     with _open_regular_file(filepath) as file:
         start = file.read(8)
@@ -267,7 +264,7 @@ def _read(filepath, accepted_formats, keras_archive=False, keras_weights=None):
                                    "does not read: open it in Keras and save it as .keras")
         try:
             with zipfile.ZipFile(file) as archive:
-                if keras_format.is_keras_archive(archive) and (keras_archive or keras_weights):
+                if keras_format.is_keras_archive(archive):
                     config, weights = keras_format.read_archive(filepath, archive)
                     if keras_weights is None:
                         return "keras", config, weights
