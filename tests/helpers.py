@@ -83,11 +83,15 @@ def fit_on_both_backends(make_model, x, y, epochs, seed, batch_size=8):
 
 
 def interop_inputs(model, rng, rows, vocabulary=30):
-    """Rows for a Keras or nerve model: token ids below `vocabulary` for integer inputs."""
-    shape = (rows,) + tuple(model.input_shape[1:])
-    if "int" in str(model.inputs[0].dtype):
-        return rng.integers(0, vocabulary, shape).astype(np.int32)
-    return rng.standard_normal(shape).astype(np.float32)
+    """Rows for a Keras or nerve model (a list for several inputs): token ids below
+    `vocabulary` for integer inputs."""
+    def rows_for(tensor):
+        shape = (rows,) + tuple(tensor.shape[1:])
+        if "int" in str(tensor.dtype):
+            return rng.integers(0, vocabulary, shape).astype(np.int32)
+        return rng.standard_normal(shape).astype(np.float32)
+    arrays = [rows_for(tensor) for tensor in model.inputs]
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def randomized_model(make, seed=0):

@@ -60,7 +60,17 @@ def keras_extras():
     return keras.Model(x, k.Dense(2)(k.LayerNormalization()(merged)))
 
 
-@pytest.mark.parametrize("make", [keras_mlp, keras_cnn, keras_text, keras_extras])
+def keras_two_towers():
+    k = keras.layers
+    left, right = keras.Input((6,), name="left"), keras.Input((4,), name="right")
+    a = k.Dense(5, activation="relu")(left)
+    b = k.Dense(5, activation="softplus")(right)
+    joined = k.Concatenate()([a, b, k.Dot(axes=1)([a, b])])
+    return keras.Model([left, right], k.Dense(3, activation="softmax")(joined))
+
+
+@pytest.mark.parametrize("make", [keras_mlp, keras_cnn, keras_text, keras_extras,
+                                  keras_two_towers])
 def test_keras_to_nerve_to_keras_keeps_the_predictions(tmp_path, make):
     original, rng = randomized_model(make)
     original.save(tmp_path / "keras.keras")
