@@ -158,6 +158,12 @@ def test_nerve_files_with_keras_names_still_load(tmp_path):
     assert loaded.get_compile_config() == model.get_compile_config()
     for mine, theirs in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
+    model.save_weights(tmp_path / "w.nerve")
+    shutil.copy(tmp_path / "w.nerve", tmp_path / "old.weights.h5")
+    loaded.set_weights([np.zeros_like(w) for w in loaded.get_weights()])
+    loaded.load_weights(tmp_path / "old.weights.h5")
+    for mine, theirs in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
 
 
 def test_the_step_activation_is_refused_and_nothing_written(tmp_path):

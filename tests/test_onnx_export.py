@@ -93,6 +93,8 @@ def test_format_and_name_are_checked(tmp_path):
         mlp().export(tmp_path / "m.keras", format="onnx")
     with pytest.raises(ValueError, match="model.export"):
         mlp().save(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="is not built"):
+        nerve.Sequential([layers.Dense(2)]).export(tmp_path / "m.onnx", format="onnx")
     assert os.listdir(tmp_path) == []
 
 

@@ -28,7 +28,7 @@ def export(model, filepath):
     if graph is None:
         raise ValueError(f"model: {model.name!r} is not built; build it or call it once "
                          f"before export")
-    builder = _Builder(onnx, model.dtype if hasattr(model, "dtype") else "float32")
+    builder = _Builder(onnx, model.dtype)
     names = {}
     for tensor in graph.inputs:
         names[id(tensor)] = builder.input(tensor)
