@@ -63,23 +63,36 @@ def extras():
     return nerve.Model(x, layers.Dense(2)(merged))
 
 
-@pytest.mark.parametrize("make", [mlp, cnn, text, extras])
+def towers():
+    left, right = nerve.Input((6,), name="left"), nerve.Input((4,), name="right")
+    a = layers.Dense(5, activation="relu")(left)
+    b = layers.Dense(5, activation="softplus")(right)
+    dots = [layers.Dot(axes=1)([a, b]), layers.Dot(axes=-1, normalize=True)([a, b])]
+    return nerve.Model([left, right], layers.Dense(3)(layers.Concatenate()([a, *dots])))
+
+
+@pytest.mark.parametrize("make", [mlp, cnn, text, extras, towers])
 def test_onnxruntime_gives_the_predictions_of_predict(tmp_path, make):
     model, rng = randomized_model(make)
     path = tmp_path / "m.onnx"
     model.export(path, format="onnx")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+    names = [given.name for given in session.get_inputs()]
     for rows in (1, 7):  # the batch dimension is dynamic
         x = interop_inputs(model, rng, rows)
-        assert_close(session.run(None, {name: x})[0], model.predict(x, verbose=0))
+        feeds = dict(zip(names, x if isinstance(x, list) else [x]))
+        assert_close(session.run(None, feeds)[0], model.predict(x, verbose=0))
 
 
 def test_a_layer_without_translation_is_refused_and_nothing_written(tmp_path):
-    a, b = nerve.Input((3,)), nerve.Input((3,))
-    model = nerve.Model([a, b], layers.Dot(axes=1, name="dot")([a, b]))
-    with pytest.raises(ValueError, match=r"layer 'dot' \(Dot\) has no ONNX translation"):
+    a, b = nerve.Input((2, 3)), nerve.Input((2, 3))
+    model = nerve.Model([a, b], layers.Dot(axes=2, name="dot")([a, b]))
+    with pytest.raises(ValueError, match=r"layer 'dot' \(Dot\): Dot beyond two matrices"):
         model.export(tmp_path / "m.onnx", format="onnx")
+    normalized = nerve.Sequential([nerve.Input((3,)), layers.Normalization(
+        mean=[0.0, 1.0, 2.0], variance=[1.0, 2.0, 3.0], name="standardize")])
+    with pytest.raises(ValueError, match=r"'standardize' \(Normalization\) has no ONNX"):
+        normalized.export(tmp_path / "m.onnx", format="onnx")
     with pytest.raises(ValueError, match="activation 'step'"):
         nerve.Sequential([nerve.Input((3,)), layers.Dense(2, activation="step")]).export(
             tmp_path / "m.onnx", format="onnx")

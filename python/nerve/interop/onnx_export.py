@@ -288,6 +288,19 @@ def _merge(op_type):
     return convert
 
 
+def _dot(b, layer, config, inputs, node):
+    """Dot of two (batch, features) inputs over the features: sum(x * y), kept as a column."""
+    if any(len(t.shape) != 2 for t in node.inputs) or any(a not in (1, -1)
+                                                           for a in config["axes"]):
+        raise ValueError(f"model: {_where(layer)}: Dot beyond two matrices' feature axes has "
+                         f"no ONNX translation")
+    if config.get("normalize"):
+        inputs = [b.op("LpNormalization", [x], "l2", axis=-1, p=2) for x in inputs]
+    product = b.op("Mul", inputs, "dot")
+    return b.op("ReduceSum", [product, b.constant(np.array([1], np.int64), "axes")], "dot",
+                keepdims=1)
+
+
 def _flatten(b, layer, config, inputs, node):
     return b.op("Flatten", [inputs[0]], "flatten", axis=1)
 
@@ -325,7 +338,7 @@ _CONVERTERS = {
     "Average": _merge("Mean"),
     "Concatenate": lambda b, layer, config, inputs, node: b.op(
         "Concat", inputs, "concat", axis=config.get("axis", -1)),
-    "Flatten": _flatten, "Reshape": _reshape,
+    "Dot": _dot, "Flatten": _flatten, "Reshape": _reshape,
     "Permute": lambda b, layer, config, inputs, node: b.op(
         "Transpose", [inputs[0]], "permute", perm=[0] + list(config["dims"])),
     "Embedding": _embedding, "Dropout": _identity, "SpatialDropout1D": _identity,
