@@ -8,11 +8,14 @@
 3. contention: 2-thread matmul while another process keeps one core busy, against its own
    1-thread time (nerve and NumPy);
 4. training against a plain NumPy MLP and PyTorch (bench/training.py), when the data is found;
-5. the Keras MNIST convnet against PyTorch and a NumPy im2col loop (bench/convnet.py), likewise.
+5. the Keras MNIST convnet against PyTorch and a NumPy im2col loop (bench/convnet.py), likewise;
+6. MNIST MLP predict throughput against onnxruntime on nerve's ONNX export (bench/interop.py),
+   batches of 1 and 256, 1 thread, when onnx and onnxruntime are installed.
 Prints markdown tables and writes OUT/<date>.json and OUT/<date>-gemm.png.
 """
 import argparse
 import datetime
+import importlib.util
 import multiprocessing
 import os
 import statistics
@@ -24,6 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import convnet  # noqa: E402
+import interop  # noqa: E402
 import kernels  # noqa: E402
 import training  # noqa: E402
 
@@ -144,6 +148,13 @@ def main():
                                                args.torch_python)
         print("\n## MNIST convnet (bench/convnet.py), medians\n")
         print(convnet.header(conv, report["environment"]) + "\n\n" + convnet.table(conv))
+
+    if all(importlib.util.find_spec(name) for name in ("onnx", "onnxruntime")):
+        report["onnx_predict"] = onnx = interop.run(2 if args.quick else 7)
+        print("\n## MNIST MLP predict against onnxruntime (bench/interop.py), 1 thread\n")
+        print(interop.table(onnx))
+    else:
+        print("\n(onnxruntime comparison skipped: pip install onnx onnxruntime)")
 
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, f"{stamp}.json")

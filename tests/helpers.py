@@ -80,3 +80,30 @@ def fit_on_both_backends(make_model, x, y, epochs, seed, batch_size=8):
                                 verbose=0)
         results.append((model.get_weights(), history.history["loss"]))
     return results
+
+
+def interop_inputs(model, rng, rows, vocabulary=30):
+    """Rows for a Keras or nerve model (a list for several inputs): token ids below
+    `vocabulary` for integer inputs."""
+    def rows_for(tensor):
+        shape = (rows,) + tuple(tensor.shape[1:])
+        if "int" in str(tensor.dtype):
+            return rng.integers(0, vocabulary, shape).astype(np.int32)
+        return rng.standard_normal(shape).astype(np.float32)
+    arrays = [rows_for(tensor) for tensor in model.inputs]
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def randomized_model(make, seed=0):
+    """(make(), its random generator): weights drawn far from the initial ones, so that each
+    matters: kernels of either sign (outputs that do not saturate), vectors (biases, scales,
+    moving statistics) positive (variances must be)."""
+    rng = np.random.default_rng(seed)
+    model = make()
+
+    def draw(weight):
+        magnitude = rng.uniform(0.2, 1.0, weight.shape)
+        sign = rng.choice([-1.0, 1.0], weight.shape) if weight.ndim > 1 else 1.0
+        return (magnitude * sign).astype(weight.dtype)
+    model.set_weights([draw(w) for w in model.get_weights()])
+    return model, rng

@@ -383,7 +383,7 @@ def test_fit_with_early_stopping_and_checkpoints(tmp_path):
     final = []
     record = cbs.LambdaCallback(on_train_end=lambda logs: final.extend(record.model.get_weights()))
     stop = cbs.EarlyStopping(monitor="loss", mode="max", patience=100, restore_best_weights=True)
-    path = tmp_path / "best.keras"
+    path = tmp_path / "best.nerve"
     checkpoint = cbs.ModelCheckpoint(path, monitor="loss", mode="max", save_best_only=True)
     model, history = real_fit([record, stop, checkpoint], epochs=6)
     assert np.argmax(history.history["loss"]) == 0 == stop.best_epoch

@@ -121,7 +121,7 @@ def test_summary_names_config_and_saving(tmp_path, capsys):
     clone = layers.Conv2D.from_config(config)
     assert clone.get_config() == config
     x = np.random.default_rng(4).normal(size=(5, 10, 9, 2)).astype(np.float32)
-    path = tmp_path / "convnet.keras"
+    path = tmp_path / "convnet.nerve"
     model.save(path)
     loaded = nerve.models.load_model(path)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

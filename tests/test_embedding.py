@@ -151,7 +151,7 @@ def test_sequential_without_input_trains_predicts_saves_and_loads(tmp_path):
     text = []
     model.summary(print_fn=text.append)
     assert any("(None, 7, 8)" in line and "240" in line for line in text)
-    path = tmp_path / "text.keras"
+    path = tmp_path / "text.nerve"
     model.save(path)
     loaded = nerve.models.load_model(path, custom_objects={"MeanOverTime": MeanOverTime})
     np.testing.assert_allclose(loaded.predict(tokens, verbose=0), model.predict(tokens, verbose=0))

@@ -114,8 +114,8 @@ def test_multiple_inputs_and_outputs_as_lists_and_dicts(tmp_path):
     np.testing.assert_array_equal(out["p"], named.predict([xa, xb], verbose=0)["p"])
     logs = named.evaluate({"a": xa, "b": xb}, {"p": yp, "r": yr}, verbose=0, return_dict=True)
     assert set(logs) == {"loss", "p_loss", "r_loss", "p_mae"}
-    named.save(tmp_path / "multi.keras")  # and the functional multi-input model round-trips
-    loaded = nerve.models.load_model(tmp_path / "multi.keras")
+    named.save(tmp_path / "multi.nerve")  # and the functional multi-input model round-trips
+    loaded = nerve.models.load_model(tmp_path / "multi.nerve")
     assert isinstance(loaded, nerve.Functional)
     again = loaded.predict([xa, xb], verbose=0)
     assert set(again) == {"p", "r"} and all(np.array_equal(again[k], out[k]) for k in out)
@@ -345,15 +345,15 @@ def test_subclassed_model_saves_and_loads(tmp_path, cls):
     x, y = f32((16, 3), (16, 1))
     model.fit(x, y, epochs=2, verbose=0)
     assert model.get_config()["units"] == 5
-    model.save(tmp_path / "tower.keras")
+    model.save(tmp_path / "tower.nerve")
     custom = None if cls is RegisteredTower else {"Tower": Tower}
-    loaded = nerve.models.load_model(tmp_path / "tower.keras", custom_objects=custom)
+    loaded = nerve.models.load_model(tmp_path / "tower.nerve", custom_objects=custom)
     assert type(loaded) is cls and loaded.units == 5
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     loaded.fit(x, y, epochs=1, verbose=0)  # compiled, as it was saved
     if cls is Tower:
         with pytest.raises(ValueError, match="Tower"):
-            nerve.models.load_model(tmp_path / "tower.keras")
+            nerve.models.load_model(tmp_path / "tower.nerve")
 
 
 def summary_text(model):
@@ -434,7 +434,7 @@ def test_weights_are_variables():
 def test_version_1_sequential_file_still_loads(tmp_path):
     model = nerve.Sequential([layers.Dense(3, input_dim=4, activation="relu"), layers.Dense(1)])
     model.compile("sgd", loss="mse")
-    path = tmp_path / "old.keras"
+    path = tmp_path / "old.nerve"
     model.save(path)
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}

@@ -266,7 +266,7 @@ def test_add_loss_is_part_of_the_loss_evaluate_reports():
 def test_save_and_load_round_trip_keeps_the_user_classes(name, tmp_path):
     model, _ = trained(name)
     x, y = reference(name, "x"), reference(name, "y")
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     model.save(path)
     loaded = keras.models.load_model(path)
     assert [type(layer).__name__ for layer in loaded.layers

@@ -206,7 +206,7 @@ def test_config_and_save_load_round_trip(tmp_path):
     model.compile(optimizer="adam", loss="mse")
     x, y = rng.normal(size=(20, 4, 3)), rng.normal(size=(20, 1))
     model.fit(x, y, epochs=2, verbose=0)
-    path = tmp_path / "norm.keras"
+    path = tmp_path / "norm.nerve"
     model.save(path)
     loaded = nerve.models.load_model(path)
     bn, ln = loaded.layers[:2]

@@ -65,8 +65,8 @@ def test_amsgrad_state_has_velocity_hat_and_survives_saving(tmp_path):
     assert len(state) == 4  # iterations, momentum, velocity, velocity_hat
     velocity, velocity_hat = state[2], state[3]
     assert (velocity_hat >= velocity).all() and (velocity_hat > velocity).any()
-    saving.save_model(model, tmp_path / "m.keras")
-    loaded = saving.load_model(tmp_path / "m.keras")
+    saving.save_model(model, tmp_path / "m.nerve")
+    loaded = saving.load_model(tmp_path / "m.nerve")
     assert loaded.optimizer.amsgrad
     for a, b in zip(loaded.optimizer.get_state(), state):
         np.testing.assert_array_equal(a, b)
@@ -343,8 +343,8 @@ def test_weighted_metrics_in_the_compile_config_and_checked_at_compile(tmp_path)
     model = dense_model()
     model.compile(optimizer="adam", loss="mse", weighted_metrics=["mae"])
     assert model.get_compile_config()["weighted_metrics"] == ["mae"]
-    model.save(tmp_path / "m.keras")
-    loaded = nerve.models.load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.nerve")
+    loaded = nerve.models.load_model(tmp_path / "m.nerve")
     assert loaded.metrics_names == ["loss", "mae"]
     with pytest.raises(ValueError, match="Unknown metric 'nope'"):
         model.compile(loss="mse", weighted_metrics=["nope"])

@@ -217,7 +217,7 @@ def test_names_summary_config_and_saving(tmp_path, capsys):
             continue
         assert type(layer).from_config(config).get_config() == config
     x = np.random.default_rng(8).normal(size=(4, 9, 8, 2)).astype(np.float32)
-    path = tmp_path / "pooled.keras"
+    path = tmp_path / "pooled.nerve"
     model.save(path)
     loaded = nerve.models.load_model(path)
     assert [type(l) for l in loaded.layers] == [type(l) for l in model.layers]

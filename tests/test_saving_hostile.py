@@ -21,7 +21,7 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs, devices, link
 
 @posix_only
 def test_a_fifo_is_refused_without_blocking(tmp_path):
-    fifo = tmp_path / "model.keras"
+    fifo = tmp_path / "model.nerve"
     os.mkfifo(fifo)
     # A writer holding the FIFO open, with bytes in it: a loader that opened and read it would
     # not block here but read a pipe. Then no writer: opening it alone would block.
@@ -72,9 +72,9 @@ def dense_config(path, units, input_dim):
 
 @posix_only
 def test_loading_allocates_no_more_than_the_file_holds(tmp_path):
-    declares_4gb = tmp_path / "declares-4gb.keras"
+    declares_4gb = tmp_path / "declares-4gb.nerve"
     declaring_more_than_it_holds(declares_4gb)
-    big_dense = tmp_path / "big-dense.keras"
+    big_dense = tmp_path / "big-dense.nerve"
     real_model_and_data()[0].save(big_dense)
     dense_config(big_dense, 20000, 20000)
     paths = ["/dev/zero", declares_4gb, big_dense]
@@ -89,14 +89,14 @@ def test_loading_allocates_no_more_than_the_file_holds(tmp_path):
 
 
 def test_a_configuration_asking_for_more_weights_than_the_file_holds(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     real_model_and_data()[0].save(path)
     dense_config(path, 3000, 3000)  # 36 MB of kernel from a file of a few KB
     assert "past the bytes the file holds" in bad_file_error(path)
 
 
 def test_compressed_members_are_refused(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     model, x, _ = real_model_and_data()
     model.save(path)
     with zipfile.ZipFile(path) as archive:
@@ -124,7 +124,7 @@ def npy_header(text, data=b""):
     ("(-2, -3)", bytes(24)),  # the product matches the data
 ])
 def test_npy_headers_with_impossible_shapes_are_refused(tmp_path, fake_models, shape, data):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     saving.save_model(trained_model(), path)
     header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % shape
     rewrite(path, entries={"weights/0.npy": npy_header(header, data)})
@@ -133,7 +133,7 @@ def test_npy_headers_with_impossible_shapes_are_refused(tmp_path, fake_models, s
 
 
 def test_a_5000_digit_integer_in_the_header_is_refused_naming_the_file(tmp_path, fake_models):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     saving.save_model(trained_model(), path)
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
@@ -149,7 +149,7 @@ def test_a_5000_digit_integer_in_the_header_is_refused_naming_the_file(tmp_path,
 
 @posix_only
 def test_a_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
-    path = tmp_path / "private.keras"
+    path = tmp_path / "private.nerve"
     saving.save_weights(trained_model(), path)
     os.chmod(path, 0o600)
     saving.save_weights(trained_model(), path)
@@ -158,16 +158,16 @@ def test_a_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
 
 @posix_only
 def test_a_save_through_a_symlink_writes_the_file_it_points_to(tmp_path):
-    target = tmp_path / "store" / "model.keras"
+    target = tmp_path / "store" / "model.nerve"
     target.parent.mkdir()
-    link = tmp_path / "latest.keras"
+    link = tmp_path / "latest.nerve"
     link.symlink_to(target)  # dangling: the save creates the file, as open() would
     model = trained_model()
     saving.save_weights(model, link)
     assert link.is_symlink() and target.is_file()
     model.weights[0] += 1
     saving.save_weights(model, link)
-    assert link.is_symlink() and os.listdir(target.parent) == ["model.keras"]
+    assert link.is_symlink() and os.listdir(target.parent) == ["model.nerve"]
     loaded = trained_model()
     saving.load_weights(loaded, target)
     assert_same_weights(loaded.get_weights(), model.get_weights())
@@ -175,14 +175,14 @@ def test_a_save_through_a_symlink_writes_the_file_it_points_to(tmp_path):
 
 @posix_only
 def test_a_save_to_a_hard_linked_file_reaches_every_name(tmp_path):
-    path, other = tmp_path / "m.keras", tmp_path / "other-name.keras"
+    path, other = tmp_path / "m.nerve", tmp_path / "other-name.nerve"
     saving.save_weights(trained_model(), path)
     os.link(path, other)
     model = trained_model()
     model.weights[0] += 1
     saving.save_weights(model, path)
     assert os.path.samefile(path, other) and sorted(os.listdir(tmp_path)) == [
-        "m.keras", "other-name.keras"]
+        "m.nerve", "other-name.nerve"]
     loaded = trained_model()
     saving.load_weights(loaded, other)
     assert_same_weights(loaded.get_weights(), model.get_weights())
@@ -190,7 +190,7 @@ def test_a_save_to_a_hard_linked_file_reaches_every_name(tmp_path):
 
 @pytest.mark.parametrize("length", [242, 255])
 def test_names_up_to_the_file_system_limit_save(tmp_path, length):
-    path = tmp_path / ("m" * (length - 6) + ".keras")
+    path = tmp_path / ("m" * (length - 6) + ".nerve")
     model = trained_model()
     saving.save_weights(model, path)
     saving.save_weights(model, path)
@@ -201,7 +201,7 @@ def test_names_up_to_the_file_system_limit_save(tmp_path, length):
 
 
 def test_saving_over_a_directory_is_refused(tmp_path):
-    directory = tmp_path / "m.keras"
+    directory = tmp_path / "m.nerve"
     directory.mkdir()
     with pytest.raises(ValueError, match="not a regular file") as raised:
         saving.save_weights(trained_model(), directory)
@@ -212,7 +212,7 @@ def test_saving_over_a_directory_is_refused(tmp_path):
 
 def test_bytes_paths_work_as_open_takes_them(tmp_path, fake_models):
     model = trained_model()
-    path = os.fsencode(tmp_path / "m.keras")
+    path = os.fsencode(tmp_path / "m.nerve")
     saving.save_model(model, path)
     assert_same_weights(saving.load_model(path).get_weights(), model.get_weights())
     saving.save_weights(model, path + b".weights")
@@ -227,7 +227,7 @@ def test_bytes_paths_work_as_open_takes_them(tmp_path, fake_models):
     lambda path: saving.load_model(path),
     lambda path: saving.load_weights(trained_model(), path),
 ], ids=["save_model", "save_weights", "load_model", "load_weights"])
-@pytest.mark.parametrize("path", [None, 3, ["m.keras"]])
+@pytest.mark.parametrize("path", [None, 3, ["m.nerve"]])
 def test_a_path_that_is_no_path_is_a_clear_error(call, path):
     with pytest.raises(TypeError, match="filepath: expected a path"):
         call(path)
@@ -288,14 +288,14 @@ def test_an_infinite_relu_cap_is_no_cap_and_saves(tmp_path):
     model = nerve.models.Sequential([nerve.layers.Dense(3, input_dim=4),
                                      nerve.layers.ReLU(max_value=INF)])
     assert model.layers[1].get_config()["max_value"] is None
-    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "m.nerve")
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    loaded = nerve.models.load_model(tmp_path / "m.keras")
+    loaded = nerve.models.load_model(tmp_path / "m.nerve")
     assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_saving_a_non_finite_configuration_names_the_value_and_the_file(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.nerve"
     with pytest.raises(ValueError) as raised:
         saving.save_model(FakeSequential(units=(3, NAN)), path)
     assert str(path) in str(raised.value) and "['units'][1] is nan" in str(raised.value)
@@ -306,7 +306,7 @@ def test_rebuilding_a_sequential_takes_work_linear_in_its_layers(tmp_path, monke
     """Adding layers one at a time rechecked and rebuilt the whole chain at each: a crafted
     2 MB file of 50 000 layers took minutes to load."""
     layers = 200
-    path = tmp_path / "deep.keras"
+    path = tmp_path / "deep.nerve"
     nerve.models.Sequential([nerve.layers.ReLU(input_dim=4)]
                             + [nerve.layers.ReLU() for _ in range(layers - 1)]).save(path)
     calls = []

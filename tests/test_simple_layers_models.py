@@ -95,8 +95,8 @@ def test_model_saves_and_loads(tmp_path):
     model = image_model()
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    model.save(tmp_path / "model.keras")
-    loaded = nerve.models.load_model(tmp_path / "model.keras")
+    model.save(tmp_path / "model.nerve")
+    loaded = nerve.models.load_model(tmp_path / "model.nerve")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert [type(layer).__name__ for layer in loaded.layers] == \
         [type(layer).__name__ for layer in model.layers]
@@ -230,8 +230,8 @@ def test_the_regression_tutorial_flow_saves_and_loads(tmp_path):
     model.compile(optimizer=nerve.optimizers.Adam(0.05), loss="mse")
     history = model.fit(x, y, epochs=20, verbose=0)
     assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
-    model.save(tmp_path / "regression.keras")
-    loaded = nerve.models.load_model(tmp_path / "regression.keras")
+    model.save(tmp_path / "regression.nerve")
+    loaded = nerve.models.load_model(tmp_path / "regression.nerve")
     np.testing.assert_allclose(loaded.layers[0].mean, normalizer.mean)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 

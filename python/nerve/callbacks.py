@@ -414,8 +414,8 @@ class ModelCheckpoint(Callback):
     """Saves the model (or only its weights) after every epoch, or every `save_freq` batches.
 
     `filepath` may hold fields filled from the epoch and the logs, e.g.
-    "ckpt/{epoch:02d}-{val_loss:.2f}.keras"; any extension works. save_best_only=True saves
-    only when `monitor` improves.
+    "ckpt/{epoch:02d}-{val_loss:.2f}.nerve" (a name ending in .keras gets Keras 3's format,
+    without the optimizer state). save_best_only=True saves only when `monitor` improves.
     """
 
     _accepts_lazy_logs = True  # with save_freq=N, it needs the logs only every N batches

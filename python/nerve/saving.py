@@ -4,10 +4,14 @@ An archive holds `header.json` (format name and version, nerve version, the mode
 a list of the arrays) and the arrays as NumPy .npy entries. Nothing is pickled, so loading a
 file never runs code. Files are written to a temporary file first and moved into place, so an
 interrupted save never leaves a broken file behind; the temporary files of saves that were
-killed are removed by the next save to the same directory. Any file extension works. What
-loading bounds and what it still trusts: SECURITY.md.
+killed are removed by the next save to the same directory. nerve's files take any name but
+the ones of other formats: a name ending in .keras (a model) or .h5 (weights) gets Keras 3's
+format (nerve.interop.keras_format), and loading tells the formats apart by content, so the
+nerve files earlier releases wrote under those names still load. What loading bounds and
+what it still trusts: SECURITY.md.
 """
 import errno
+import io
 import json
 import math
 import os
@@ -31,11 +35,17 @@ _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimi
 
 
 def save_model(model, filepath):
-    """Save the architecture, weights, compile settings and optimizer state to `filepath`
-    (by rank 0 alone in a nerve.distributed run: every rank holds the same model)."""
+    """Save the architecture, weights, compile settings and optimizer state to `filepath` in
+    nerve's own format (.nerve by convention); a name ending in .keras gets a Keras 3 archive
+    instead (which Keras opens: no optimizer state, the compile settings Keras has). In a
+    nerve.distributed run rank 0 alone writes: every rank holds the same model."""
     filepath = _path(filepath)
+    foreign = _foreign_format(filepath, _MODEL_FORMATS)  # refused names raise on every rank
     if not distributed.is_root():
         return
+    if foreign == "keras":
+        from .interop import keras_format
+        return keras_format.save_model(model, filepath)
     compile_config = model.get_compile_config()
     optimizer = getattr(model, "optimizer", None)
     optimizer_state = optimizer.get_state() if compile_config is not None and optimizer else []
@@ -51,7 +61,11 @@ def load_model(filepath, custom_objects=None):
     stopped (the optimizer state is restored). `custom_objects` maps the names of a user's
     classes that were not registered with register_keras_serializable to the classes."""
     filepath = _path(filepath)
-    header, arrays = _read(filepath, (MODEL_FORMAT,))
+    found = _read(filepath, (MODEL_FORMAT,))
+    if found[0] == "keras":
+        from .interop import keras_format
+        return keras_format.load_model(filepath, *found[1:], custom_objects=custom_objects)
+    _, header, arrays = found
     with registration.custom_object_scope(custom_objects):
         model_class = _model_class(header.get("model_class"))
         if model_class is None:
@@ -120,8 +134,12 @@ def save_weights(model, filepath):
     """Save the model's weights (get_weights() order) to `filepath` (rank 0 alone, as
     save_model)."""
     filepath = _path(filepath)
+    foreign = _foreign_format(filepath, _WEIGHTS_FORMATS)
     if not distributed.is_root():
         return
+    if foreign == "keras":
+        from .interop import keras_format
+        return keras_format.save_weights(model, filepath)
     _write(filepath, WEIGHTS_FORMAT, {}, {"weights": model.get_weights()})
 
 
@@ -131,10 +149,34 @@ def load_weights(model, filepath):
     Everything is checked before the model is touched: on any error the model is unchanged.
     """
     filepath = _path(filepath)
-    _, arrays = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    found = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT), keras_weights=model)
+    if found is None:  # a Keras weights file, already loaded
+        return
+    _, _, arrays = found
     _check_compatible(filepath, model.get_weights(), arrays["weights"])
     if arrays["weights"]:  # none in a model saved before it was built: it loads unbuilt
         model.set_weights(arrays["weights"])
+
+
+# The formats a file name asks for (by its ending): Keras's, or refused with the way to write
+# that format; any other name gets nerve's own format.
+_KERAS_2_MODEL = "Keras 2's HDF5 model format is not written: save as .keras (Keras 3) or .nerve"
+_MODEL_FORMATS = {".keras": "keras", ".h5": _KERAS_2_MODEL, ".hdf5": _KERAS_2_MODEL,
+                  ".onnx": "ONNX is written by model.export(filepath, format='onnx')"}
+_WEIGHTS_FORMATS = {".h5": "keras", ".keras": "a .keras file holds a whole model: save it "
+                                              "with model.save(), the weights as .weights.h5 "
+                                              "(Keras) or .nerve"}
+
+
+def _foreign_format(filepath, formats):
+    """"keras" when `filepath`'s ending names a Keras format nerve writes, None for nerve's
+    own; ValueError for a format it does not write under that name."""
+    for ending, found in formats.items():
+        if filepath.lower().endswith(ending):
+            if found != "keras":
+                raise ValueError(f"cannot save to {filepath!r}: {found}")
+            return found
+    return None
 
 
 def _path(filepath):
@@ -216,21 +258,36 @@ def _write_zip(file, header_bytes, arrays):
 
 # --- reading -------------------------------------------------------------------------------
 
-def _read(filepath, accepted_formats):
-    """The header and the arrays {group: [arrays]} of a nerve file, all validated."""
+def _read(filepath, accepted_formats, keras_weights=None):
+    """("nerve", header, arrays {group: [arrays]}) of a nerve file, all validated; told by
+    content, not by name, ("keras", config, weights file) of a Keras archive, or, given
+    `keras_weights` (a model), None once the weights of a Keras file are loaded into it."""
+    from .interop import keras_format
     with _open_regular_file(filepath) as file:
         start = file.read(8)
         file.seek(0)
         if start.startswith(b"\x89HDF"):
-            raise _error(filepath, "this is an HDF5 file (a Keras .h5 model?), not a nerve "
-                                   "file; nerve reads only files saved by nerve")
+            if keras_weights is not None:
+                return keras_format.load_weights(filepath, keras_weights, file)
+            raise _error(filepath, "this is an HDF5 file: Keras weights (load them with "
+                                   "model.load_weights()) or a Keras 2 .h5 model, which nerve "
+                                   "does not read: open it in Keras and save it as .keras")
         try:
             with zipfile.ZipFile(file) as archive:
+                if keras_format.is_keras_archive(archive):
+                    config, weights = keras_format.read_archive(filepath, archive)
+                    if keras_weights is None:
+                        return "keras", config, weights
+                    return keras_format.load_weights(filepath, keras_weights,
+                                                     io.BytesIO(weights))
                 header = _read_header(filepath, archive, accepted_formats)
                 arrays = {group: [_read_array(filepath, archive, f"{group}/{index}.npy")
                                   for index in range(count)]
                           for group, count in header["arrays"].items()}
         except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as error:
+            if filepath.lower().endswith(".onnx"):
+                raise _error(filepath, "an ONNX file (or not a model file at all): nerve "
+                                       "exports ONNX but does not load it") from None
             raise _error(filepath, f"not a valid nerve file (truncated or corrupt?): "
                                    f"{error}") from None
         except OSError as error:
@@ -240,7 +297,7 @@ def _read(filepath, accepted_formats):
             if error.filename is None:  # name the file, as open() does
                 raise type(error)(error.errno, error.strerror, filepath) from None
             raise
-    return header, arrays
+    return "nerve", header, arrays
 
 
 def _open_regular_file(filepath):
@@ -268,10 +325,10 @@ def _member(filepath, archive, name):
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise _error(filepath, f"the array {name} is missing") from None
+        raise _error(filepath, f"the entry {name} is missing") from None
     if info.compress_type != zipfile.ZIP_STORED:
-        raise _error(filepath, f"{name} is compressed; nerve files store their members "
-                               f"uncompressed")
+        raise _error(filepath, f"{name} is compressed; nerve reads archives whose members are "
+                               f"stored uncompressed")
     file_size = os.fstat(archive.fp.fileno()).st_size
     if info.file_size != info.compress_size or info.header_offset + info.file_size > file_size:
         raise _error(filepath, f"{name} declares {info.file_size} bytes, more than the file "
@@ -282,9 +339,8 @@ def _member(filepath, archive, name):
 def _read_header(filepath, archive, accepted_formats):
     names = set(archive.namelist())
     if _HEADER not in names:
-        foreign = " (it looks like a Keras .keras archive)" \
-            if {"config.json", "metadata.json"} <= names else ""
-        raise _error(filepath, f"not a nerve file: it has no {_HEADER}{foreign}")
+        raise _error(filepath, f"not a nerve or Keras file: it has neither {_HEADER} nor "
+                               f"config.json")
     info = _member(filepath, archive, _HEADER)
     if info.file_size > _MAX_HEADER_BYTES:
         raise _error(filepath, f"not a nerve file: {_HEADER} is too large")

@@ -267,6 +267,19 @@ class Model(Trainer, Layer):
         from .. import saving
         saving.save_model(self, filepath)
 
+    def export(self, filepath, format="onnx", verbose=None):
+        """Write the inference graph for another runtime: format="onnx" (Keras 3's call;
+        nerve.interop.onnx_export) to a file named *.onnx. `verbose`: ignored (Keras's)."""
+        from .. import saving
+        from ..interop import onnx_export
+        filepath = saving._path(filepath)
+        if format != "onnx":
+            raise ValueError(f"format: nerve exports 'onnx' only, received {format!r}")
+        if not filepath.lower().endswith(".onnx"):
+            raise ValueError(f"filepath: an ONNX file's name ends in .onnx, received "
+                             f"{filepath!r}")
+        onnx_export.export(self, filepath)
+
     def save_weights(self, filepath):
         from .. import saving
         saving.save_weights(self, filepath)
