@@ -151,8 +151,8 @@ def assert_usable(model, tmp_path):
     model.fit(*data(1), batch_size=BATCH, verbose=0)
     assert model.optimizer.iterations == before + ROWS // BATCH
     assert np.isfinite(model.predict(data(2)[0], verbose=0)).all()
-    model.save(tmp_path / "model.keras")
-    loaded = nerve.saving.load_model(tmp_path / "model.keras")
+    model.save(tmp_path / "model.nerve")
+    loaded = nerve.saving.load_model(tmp_path / "model.nerve")
     assert same(state(loaded), state(model))
 
 
