@@ -27,6 +27,15 @@ ROWS, BATCH = 16, 8  # two steps an epoch
 NERVE = os.path.dirname(nerve.__file__)  # the code whose every point is interrupted
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own SIGINT handler, as in a terminal: a process started with SIGINT ignored
+    (a job run in the background by a non-interactive shell, as CI may be) has none."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def data(seed=0, rows=ROWS):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, 3)).astype(np.float32)
@@ -318,6 +327,7 @@ def fits_interrupted_by_real_signals(trials=200, rows=32 * BATCH):
     """Run in a child process: fits that get a real SIGINT at a random moment (a timer's
     SIGALRM raises it); prints how many of the interrupts came in mid-fit. AssertionError
     when one left the model in a state no number of whole steps gives."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))
     model = trained_model()
     start, references = state(model), reference_states(model, rows)
