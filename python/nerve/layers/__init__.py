@@ -6,6 +6,8 @@ Layers are the nodes of a model's graph: called on symbolic tensors (from `Input
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
 lowers to kernel calls.
 """
+from typing import Any, Dict, Optional
+
 from .. import registration, utils
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .convolutional import Conv1D, Conv2D
@@ -51,13 +53,50 @@ for _cls in (InputLayer, Dense, Activation, Dropout, Flatten, Add, Subtract, Mul
     registration.register_builtin(_cls)
 
 
-def serialize(layer):
-    """{"class_name", "config"} of a layer (a user's registered class under its "package>Name")."""
+def serialize(layer: Layer) -> Dict[str, Any]:
+    """A layer's class name and configuration, as keras.layers.serialize.
+
+    Args:
+        layer: A layer (a user's class registered with
+            nerve.saving.register_keras_serializable goes under its "package>Name").
+
+    Returns:
+        A dict {"class_name": str, "config": layer.get_config()}.
+
+    Raises:
+        NotImplementedError: For a user's layer whose configuration nerve cannot write (see
+            Layer.get_config).
+
+    Example:
+        >>> import nerve
+        >>> nerve.layers.serialize(nerve.layers.Dense(2))["class_name"]
+        'Dense'
+    """
     return {"class_name": registration.get_registered_name(layer), "config": layer.get_config()}
 
 
-def deserialize(config, custom_objects=None):
-    """A layer (or model) from {"class_name": ..., "config": {...}}, or an existing layer."""
+def deserialize(config: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
+    """A new layer (or model) from what serialize() returns; `get` is the same function.
+
+    Args:
+        config: A dict {"class_name": ..., "config": {...}}, a layer class or class name
+            (constructed without arguments), or a layer (returned as it is).
+        custom_objects: Dict of name -> class, default None: classes of your own to look up
+            besides the registered ones.
+
+    Returns:
+        The layer (or model).
+
+    Raises:
+        ValueError: When the class name is unknown or the configuration invalid.
+        TypeError: When `config` is none of those.
+
+    Example:
+        >>> import nerve
+        >>> layer = nerve.layers.deserialize(nerve.layers.serialize(nerve.layers.Dense(2)))
+        >>> type(layer).__name__, layer.units
+        ('Dense', 2)
+    """
     with registration.custom_object_scope(custom_objects):
         if isinstance(config, dict) and isinstance(config.get("class_name"), str):
             found = registration.get_registered_object(config["class_name"])

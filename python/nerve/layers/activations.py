@@ -7,12 +7,14 @@ buffers.
 """
 import numbers
 import warnings
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .. import constraints, initializers, regularizers, utils
 from .core import KernelActivation
-from .layer import Layer
+from ..variables import Variable
+from .layer import Layer, Shape, ShapeLike
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Softmax", "PReLU"]
 
@@ -29,10 +31,29 @@ def _non_negative(value, name, layer, allow_none=False):
 
 
 class ReLU(KernelActivation):
-    """max_value where x >= max_value, x where threshold < x < max_value, and
-    negative_slope * (x - threshold) elsewhere (Keras's formula)."""
+    """Rectified linear unit, with Keras's cap, slope and threshold.
 
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+    y = max_value where x >= max_value, x where threshold < x < max_value, and
+    negative_slope * (x - threshold) elsewhere. Input shape: any. Output shape: the input's.
+
+    Args:
+        max_value: Number >= 0 or None, default None (no cap; an infinity is None too).
+        negative_slope: Finite number >= 0, default 0.0.
+        threshold: Finite number >= 0, default 0.0.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When an argument is negative, not a number, or (but max_value)
+            infinite.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.ReLU(max_value=2.0)(np.array([[0.5, 1.0, 5.0]], "float32"))
+        array([[0.5, 1. , 2. ]], dtype=float32)
+    """
+
+    def __init__(self, max_value: Optional[float] = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_value = _non_negative(max_value, "max_value", "ReLU", allow_none=True)
         self.negative_slope = _non_negative(negative_slope, "negative_slope", "ReLU")
@@ -43,7 +64,7 @@ class ReLU(KernelActivation):
         else:
             self._activation_name = None  # no kernel: NumPy below
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "max_value": self.max_value,
                 "negative_slope": self.negative_slope, "threshold": self.threshold}
 
@@ -81,9 +102,25 @@ class ReLU(KernelActivation):
 
 
 class LeakyReLU(KernelActivation):
-    """x where x >= 0, negative_slope * x elsewhere (`alpha=` is the deprecated name)."""
+    """x where x >= 0, negative_slope * x elsewhere.
 
-    def __init__(self, negative_slope=0.3, **kwargs):
+    Input shape: any. Output shape: the input's.
+
+    Args:
+        negative_slope: Finite number >= 0, default 0.3.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape);
+            alpha= is the deprecated name of negative_slope (a DeprecationWarning).
+
+    Raises:
+        ValueError: When negative_slope is negative, infinite or not a number.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.LeakyReLU(0.5)(np.array([[-2.0, 3.0]], "float32"))
+        array([[-1.,  3.]], dtype=float32)
+    """
+
+    def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
             warnings.warn("LeakyReLU: the argument `alpha` is deprecated; use `negative_slope`",
@@ -92,30 +129,63 @@ class LeakyReLU(KernelActivation):
         self.negative_slope = _non_negative(negative_slope, "negative_slope", "LeakyReLU")
         self._activation_name, self._alpha = "leaky_relu", self.negative_slope
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 class ELU(KernelActivation):
-    """x where x > 0, alpha * (exp(x) - 1) elsewhere."""
+    """Exponential linear unit: x where x > 0, alpha * (exp(x) - 1) elsewhere.
 
-    def __init__(self, alpha=1.0, **kwargs):
+    Input shape: any. Output shape: the input's.
+
+    Args:
+        alpha: Finite number, default 1.0.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When alpha is not a finite number.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.ELU()(np.array([[-1.0, 2.0]], "float32")).round(3)
+        array([[-0.632,  2.   ]], dtype=float32)
+    """
+
+    def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool):
             raise ValueError(f"ELU: alpha expected a number, received {alpha!r}")
-        self.alpha = utils.finite_number(alpha, "ELU: alpha")
+        self.alpha: float = utils.finite_number(alpha, "ELU: alpha")
         self._activation_name, self._alpha = "elu", self.alpha
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         # Keras's ELU leaves alpha out of its config (so it reloads as 1.0): nerve keeps it.
         return {**super().get_config(), "alpha": self.alpha}
 
 
 class Softmax(KernelActivation):
-    """exp(x) / sum(exp(x)) over `axis` (an int or a tuple of ints; the batch axis is 0).
-    Over the last axis alone it is the softmax kernel, and a loss may fuse with it."""
+    """exp(x) / sum(exp(x)) over `axis`.
 
-    def __init__(self, axis=-1, **kwargs):
+    Over the last axis alone it runs the softmax kernel, and a loss may fuse with it.
+    Input shape: any. Output shape: the input's. Keras's mask argument of the call is not
+    taken.
+
+    Args:
+        axis: Int or tuple of ints, default -1 (the batch axis is 0).
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When axis is not an int or a non-empty tuple of ints; when called, if
+            it is out of range for the inputs.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.Softmax()(np.array([[0.0, 0.0]], "float32"))
+        array([[0.5, 0.5]], dtype=float32)
+    """
+
+    def __init__(self, axis: Union[int, List[int], Tuple[int, ...]] = -1,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         axes = axis if isinstance(axis, (list, tuple)) else (axis,)
         if not axes or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
@@ -127,7 +197,7 @@ class Softmax(KernelActivation):
         # Fused with a loss only when it is surely the last axis, whatever the rank.
         self._activation_name = "softmax" if self._axes == (-1,) else None
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
     def _resolved_axes(self, ndim):
@@ -136,7 +206,7 @@ class Softmax(KernelActivation):
                              f"rank {ndim}")
         return tuple(sorted({a % ndim for a in self._axes}))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._resolved_axes(len(input_shape))
         return tuple(input_shape)
 
@@ -178,11 +248,36 @@ def _reduced_shape(shape, axes):
 
 
 class PReLU(Layer):
-    """x where x >= 0, alpha * x elsewhere, with a trainable `alpha` of the input's shape
-    (batch excluded); `shared_axes` (1-based input axes) share one alpha along them."""
+    """Parametric ReLU: x where x >= 0, alpha * x elsewhere, with learnt slopes alpha.
 
-    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
-                 shared_axes=None, **kwargs):
+    Input shape: (batch, ...). Output shape: the input's. Weights: alpha, of the input's
+    shape without the batch, with 1 along shared_axes.
+
+    Args:
+        alpha_initializer: Default "Zeros".
+        alpha_regularizer: Default None.
+        alpha_constraint: Default None.
+        shared_axes: Int or list of ints >= 1 (input axes, the batch axis is 0), default
+            None: axes along which one slope is shared (as (1, 2) for images).
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When shared_axes holds something other than ints >= 1; when called,
+            if it names axes beyond the inputs or the inputs differ from those it was
+            built for.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.PReLU(shared_axes=[1])
+        >>> layer(np.array([[[-1.0, 2.0], [3.0, -4.0]]], "float32")).shape
+        (1, 2, 2)
+        >>> layer.alpha.shape
+        (1, 2)
+    """
+
+    def __init__(self, alpha_initializer: Any = "Zeros", alpha_regularizer: Any = None,
+                 alpha_constraint: Any = None,
+                 shared_axes: Optional[Union[int, List[int]]] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
@@ -196,11 +291,22 @@ class PReLU(Layer):
                                  f"batch axis is 0), received {shared_axes!r}")
             shared_axes = [int(a) for a in shared_axes]
         self.shared_axes = shared_axes
-        self._alpha_variable = None
+        self._alpha_variable: Optional[Variable] = None
 
     @property
-    def alpha(self):
-        """The slopes' array (as Dense.kernel: a view into the model's parameters)."""
+    def alpha(self) -> Optional[np.ndarray]:
+        """The slopes' array, None before build.
+
+        Returns:
+            The array itself (as Dense.kernel: a view into the model's parameters).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.PReLU()
+            >>> layer.build((None, 3))
+            >>> layer.alpha
+            array([0., 0., 0.], dtype=float32)
+        """
         return None if self._alpha_variable is None else self._alpha_variable.value
 
     def _param_shape(self, input_shape):
@@ -215,7 +321,7 @@ class PReLU(Layer):
             shape[axis - 1] = 1
         return tuple(shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._param_shape(input_shape)
         return tuple(input_shape)
 
@@ -225,13 +331,13 @@ class PReLU(Layer):
             raise ValueError(f"input: layer {self.name!r} was built for alpha of shape "
                              f"{alpha.shape}, received inputs of shape {shapes[0]}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self._alpha_variable = self.add_weight(
             self._param_shape(input_shape), self.alpha_initializer,
             regularizer=self.alpha_regularizer, constraint=self.alpha_constraint, name="alpha")
         self.built = True
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         serialize = utils.serialize
         return {**super().get_config(),
                 "alpha_initializer": serialize(self.alpha_initializer),

@@ -4,10 +4,14 @@ The kernel has Keras's shape, kernel_size + (input_channels // groups, filters),
 (filters,). Both run on the backend's conv2d kernels in NHWC: Conv1D as a 1-row image, and
 channels_first data transposed to channels_last around the kernel (one copy each way).
 """
+from typing import Any, Dict, Optional, Sequence, Union
+
 import numpy as np
 
 from .. import activations
+from .._typing import Activation as ActivationLike
 from .core import KernelLayer
+from .layer import Shape, ShapeLike
 from .spatial import (data_format_arg, int_tuple, output_length, padding_amounts, padding_arg,
                       require_rank, spatial_axes)
 
@@ -17,15 +21,45 @@ __all__ = ["Conv1D", "Conv2D"]
 # no pre-activation buffer is kept for them.
 _FROM_OUTPUT = ("linear", "relu")
 
+IntOrTuple = Union[int, Sequence[int]]
+
+# The constructor arguments both layers share, for their docstrings.
+_ARGS = """
+        filters: Positive int, the number of output channels; a multiple of groups.
+        kernel_size: Int or {tuple} >= 1, the window's size.
+        strides: Int or {tuple} >= 1, default {one}.
+        padding: {paddings}, default "valid" (case-insensitive).
+        data_format: "channels_last" or "channels_first" (see the shapes above), default
+            None (channels_last).
+        dilation_rate: Int or {tuple} >= 1, default {one}; not with strides > 1.
+        groups: Positive int, default 1: the input channels (and filters) split into that
+            many groups convolved separately.
+        activation: Name or nerve.activations function, default None (linear); not "step".
+        use_bias: bool, default True.
+        **kwargs: kernel_initializer (default "glorot_uniform"), bias_initializer (default
+            "zeros"), kernel_regularizer, bias_regularizer, kernel_constraint,
+            bias_constraint (default None), and the base Layer's arguments.
+
+    Raises:
+        ValueError: When a size is not a positive int (or {tuple}), padding or
+            data_format is not one of those, both strides and dilation_rate exceed 1, filters
+            is not a multiple of groups, or the activation is unknown or "step"; when called,
+            if the input's rank or channels do not fit, or the kernel is larger than the
+            padded input.
+"""
+
 
 class _Conv(KernelLayer):
-    rank = None  # spatial dimensions
+    rank: Any = None  # spatial dimensions, set by each subclass
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: Optional[str] = None,
+                 dilation_rate: IntOrTuple = 1, groups: int = 1,
+                 activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         kind = type(self).__name__
         self.filters = int_tuple(filters, 1, "filters", self.name)[0]
@@ -81,7 +115,7 @@ class _Conv(KernelLayer):
             result.append((out, before, after))
         return result
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._check_rank(input_shape)
         spatial = self._spatial(input_shape)
         outputs = [out for out, _, _ in self._geometry(spatial)]
@@ -101,13 +135,13 @@ class _Conv(KernelLayer):
                 raise ValueError(f"input: layer {self.name!r} takes {expected} channels, "
                                  f"received shape {tuple(shapes[0])}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self.compute_output_shape(input_shape)  # validates before any weight exists
         channels = input_shape[self._channels_axis()]
         self._add_kernel_and_bias(self.kernel_size + (channels // self.groups, self.filters))
         self.built = True
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format,
@@ -176,24 +210,68 @@ class _Conv(KernelLayer):
 
 
 class Conv1D(_Conv):
-    """1-D convolution over (batch, steps, channels); padding also "causal" (zeros before
-    only, so output t sees inputs up to t)."""
+    """1-D convolution: y = activation(conv(x, kernel) + bias), over steps.
+
+    Input shape: (batch, steps, channels), or (batch, channels, steps) with channels_first.
+    Output shape: (batch, new_steps, filters) (channels_first: (batch, filters,
+    new_steps)); new_steps = ceil(steps / stride) with "same", else the windows that fit.
+    Padding "causal" pads zeros before only, so output t sees inputs up to t. Weights: kernel
+    (kernel_size, channels // groups, filters), then bias (filters,).
+
+    Args:{args}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Conv1D(4, 3, padding="causal")
+        >>> layer(np.ones((2, 5, 3), "float32")).shape
+        (2, 5, 4)
+        >>> layer.kernel.shape
+        (3, 3, 4)
+    """
 
     rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = 1,
+                 padding: str = "valid", data_format: Optional[str] = None,
+                 dilation_rate: IntOrTuple = 1, groups: int = 1,
+                 activation: ActivationLike = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, **kwargs)
 
 
 class Conv2D(_Conv):
-    """2-D convolution over (batch, rows, cols, channels) images:
-    y = activation(conv(x, kernel) + bias), kernel (kh, kw, channels // groups, filters)."""
+    """2-D convolution of images: y = activation(conv(x, kernel) + bias).
+
+    Input shape: (batch, rows, cols, channels), or (batch, channels, rows, cols) with
+    channels_first. Output shape: (batch, new_rows, new_cols, filters) (channels_first:
+    (batch, filters, new_rows, new_cols)); each new size is ceil(size / stride) with
+    "same", else the number of windows that fit. Weights: kernel (kernel_rows,
+    kernel_cols, channels // groups, filters), then bias (filters,).
+
+    Args:{args}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")
+        >>> layer(np.ones((1, 6, 6, 3), "float32")).shape
+        (1, 3, 3, 8)
+        >>> layer.kernel.shape
+        (3, 3, 3, 8)
+    """
 
     rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True, **kwargs):
+    def __init__(self, filters: int, kernel_size: IntOrTuple, strides: IntOrTuple = (1, 1),
+                 padding: str = "valid", data_format: Optional[str] = None,
+                 dilation_rate: IntOrTuple = (1, 1), groups: int = 1,
+                 activation: ActivationLike = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
                          groups, activation, use_bias, **kwargs)
+
+
+Conv1D.__doc__ = (Conv1D.__doc__ or "").format(args=_ARGS.format(
+    tuple="tuple of 1 int", one=1, paddings='"valid", "same" or "causal"').rstrip())
+Conv2D.__doc__ = (Conv2D.__doc__ or "").format(args=_ARGS.format(
+    tuple="pair of ints", one="(1, 1)", paddings='"valid" or "same"').rstrip())

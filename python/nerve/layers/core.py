@@ -5,41 +5,97 @@ itself, a view into the model's flat parameter buffer once the layer is in a mod
 """
 import math
 import numbers
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import activations, constraints, initializers, regularizers, utils
+from .._typing import Activation as ActivationLike
+from .._typing import DTypeLike
 from ..graph import Node, SymbolicTensor
-from .layer import Layer, unique_name
+from .layer import Layer, Shape, ShapeLike, unique_name
 
 __all__ = ["InputLayer", "Input", "Dense", "Activation", "Dropout", "Flatten"]
 
 
 class InputLayer(Layer):
-    """The source of a model's input tensor: Input(shape=(8,)) makes one and returns its
-    tensor. Its dtype may also be "int32" or "int64": indices for an Embedding."""
+    """The source of a model's input tensor (`Input` makes one and returns its tensor).
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
-                 **kwargs):
+    Args:
+        shape: Tuple of positive ints, the shape of one sample (no batch), default None
+            (then batch_shape is required).
+        batch_size: Int, default None: recorded in `batch_shape` only (nerve takes any
+            batch size).
+        dtype: "float32" or "float64" (default None: nerve.utils.floatx()), or "int32" /
+            "int64" for indices fed to an Embedding.
+        batch_shape: Tuple, default None: (batch_size,) + shape, overriding both.
+        name: str, default None ("input_layer", "input_layer_1", ...).
+        **kwargs: The base Layer's arguments (trainable).
+
+    Raises:
+        ValueError: When neither shape nor batch_shape is given, a size is not a positive
+            int, or the dtype is not one of those.
+
+    Example:
+        >>> import nerve
+        >>> layer = nerve.layers.InputLayer(shape=(3,))
+        >>> layer.output.shape, layer.batch_shape
+        ((None, 3), (None, 3))
+    """
+
+    def __init__(self, shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
+                 dtype: Optional[DTypeLike] = None,
+                 batch_shape: Optional[Sequence[Optional[int]]] = None,
+                 name: Optional[str] = None, **kwargs: Any) -> None:
         if batch_shape is not None:
             batch_shape = tuple(batch_shape)
-            shape, batch_size = batch_shape[1:], batch_shape[0]
+            shape, batch_size = batch_shape[1:], batch_shape[0]  # type: ignore[assignment]
         if shape is None:
             raise ValueError("shape: expected the shape of one sample, such as (8,)")
         super().__init__(name=name or unique_name("input_layer"), input_shape=shape, **kwargs)
         self.dtype = utils.standardize_dtype(dtype or utils.floatx(), integers=True)
+        assert self._input_shape_arg is not None  # shape is required above
         self.batch_shape = (batch_size,) + self._input_shape_arg
         self.built = True
         tensor = SymbolicTensor((None,) + self._input_shape_arg, self.dtype, self.name)
         self._inbound_nodes.append(Node(self, [], [tensor], None))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "name": self.name}
 
 
-def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
-    """A symbolic input tensor: `x = Input(shape=(8,))`, then layers called on it and
-    Model(x, outputs); also the first entry of Sequential([Input(shape=(8,)), ...])."""
+def Input(shape: Optional[Sequence[int]] = None, batch_size: Optional[int] = None,
+          dtype: Optional[DTypeLike] = None,
+          batch_shape: Optional[Sequence[Optional[int]]] = None,
+          name: Optional[str] = None) -> SymbolicTensor:
+    """A symbolic input tensor, the start of a functional model (as keras.Input).
+
+    Call layers on it, then make Model(inputs, outputs); it may also be the first entry of
+    Sequential([Input(shape=(8,)), ...]).
+
+    Args:
+        shape: Tuple of positive ints, the shape of one sample (no batch), default None
+            (then batch_shape is required).
+        batch_size: Int, default None: recorded only (nerve takes any batch size).
+        dtype: Default None (nerve.utils.floatx()); "int32" or "int64" for Embedding
+            indices.
+        batch_shape: Tuple, default None: (batch_size,) + shape, overriding both.
+        name: str, default None ("input_layer", "input_layer_1", ...).
+
+    Returns:
+        A SymbolicTensor of shape (None,) + shape.
+
+    Raises:
+        ValueError: When neither shape nor batch_shape is given, a size is not a positive
+            int, or the dtype is not float32, float64, int32 or int64.
+
+    Example:
+        >>> import nerve
+        >>> inputs = nerve.layers.Input(shape=(4,))
+        >>> outputs = nerve.layers.Dense(2)(inputs)
+        >>> inputs.shape, outputs.shape
+        ((None, 4), (None, 2))
+    """
     return InputLayer(shape, batch_size, dtype, batch_shape, name).output
 
 
@@ -58,11 +114,34 @@ class KernelLayer(Layer):
         self._kernel = self._bias = None
 
     @property
-    def kernel(self):
+    def kernel(self) -> Optional[np.ndarray]:
+        """The kernel's array (a view into the model's parameters), None before build.
+
+        Returns:
+            The array itself: writing into it changes the layer.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3)
+            >>> layer.kernel is None, layer.build((None, 2)), layer.kernel.shape
+            (True, None, (2, 3))
+        """
         return None if self._kernel is None else self._kernel.value
 
     @property
-    def bias(self):
+    def bias(self) -> Optional[np.ndarray]:
+        """The bias's array, None before build or with use_bias=False.
+
+        Returns:
+            The array itself: writing into it changes the layer.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3, use_bias=False)
+            >>> layer.build((None, 2))
+            >>> layer.bias is None
+            True
+        """
         return None if self._bias is None else self._bias.value
 
     def _add_kernel_and_bias(self, kernel_shape):
@@ -87,11 +166,45 @@ class KernelLayer(Layer):
 
 
 class Dense(KernelLayer):
-    """y = activation(x @ kernel + bias), kernel (input_dim, units)."""
+    """The fully connected layer: y = activation(x @ kernel + bias), one kernel call.
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    Input shape: (batch, input_dim), 2-D only (unlike Keras, which also takes (batch, ...,
+    input_dim): add a Flatten before it). Output shape: (batch, units). Weights: kernel
+    (input_dim, units), then bias (units,).
+
+    Args:
+        units: Positive int, the output size.
+        activation: Name or nerve.activations function, default None (linear); the kernels
+            implement the built-in ones only, so another callable is refused.
+        use_bias: bool, default True.
+        kernel_initializer: Default "glorot_uniform".
+        bias_initializer: Default "zeros".
+        kernel_regularizer: Default None.
+        bias_regularizer: Default None.
+        kernel_constraint: Default None.
+        bias_constraint: Default None.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape,
+            input_dim).
+
+    Raises:
+        ValueError: When units is not a positive int, the activation or an initializer,
+            regularizer or constraint is unknown; when called, on inputs not 2-D or with
+            other features than it was built for.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Dense(3, activation="relu")
+        >>> layer(np.ones((2, 4), "float32")).shape
+        (2, 3)
+        >>> layer.kernel.shape, layer.bias.shape
+        ((4, 3), (3,))
+    """
+
+    def __init__(self, units: int, activation: ActivationLike = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = utils.size_argument(units, "units")
         self.activation = activations.get(activation)
@@ -100,10 +213,20 @@ class Dense(KernelLayer):
                              bias_regularizer, kernel_constraint, bias_constraint)
 
     @property
-    def output_activation(self):
+    def output_activation(self) -> str:  # type: ignore[override]  # Layer: a class attribute
+        """The name of the activation ending the layer (a loss may fuse with it).
+
+        Returns:
+            A str, "linear" without an activation.
+
+        Example:
+            >>> import nerve
+            >>> nerve.layers.Dense(3, activation="softmax").output_activation
+            'softmax'
+        """
         return self._activation_name
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         if len(input_shape) != 2:
             raise ValueError(f"{self.name}: Dense takes inputs of shape (batch, features), "
                              f"received {tuple(input_shape)}; add a Flatten layer before it")
@@ -115,12 +238,12 @@ class Dense(KernelLayer):
             raise ValueError(f"input: layer {self.name!r} takes {self._kernel.shape[0]} "
                              f"features, received {shapes[0][-1]}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self.compute_output_shape(input_shape)  # validates before any weight exists
         self._add_kernel_and_bias((input_shape[-1], self.units))
         self.built = True
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), **self._weight_config()}
 
@@ -150,7 +273,8 @@ class KernelActivation(Layer):
     over the last axis): a subclass sets `_activation_name` and `_alpha` (the kernels' slope,
     elu alpha or step threshold). Its name is the output activation a loss may fuse with."""
 
-    _activation_name, _alpha = "linear", 0.0
+    _activation_name: Optional[str] = "linear"
+    _alpha = 0.0
 
     @property
     def output_activation(self):
@@ -174,22 +298,66 @@ class KernelActivation(Layer):
 
 
 class Activation(KernelActivation):
-    def __init__(self, activation, **kwargs):
+    """Applies an activation function element-wise (softmax: over the last axis).
+
+    Input shape: any. Output shape: the input's.
+
+    Args:
+        activation: Name or nerve.activations function ("relu", "sigmoid", "softmax", ...);
+            None is linear. The kernels implement the built-in ones only.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When the activation is unknown or another callable.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.Activation("relu")(np.array([[-1.0, 2.0]], "float32"))
+        array([[0., 2.]], dtype=float32)
+    """
+
+    def __init__(self, activation: ActivationLike, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self._activation_name, self._alpha = activations.kernel_args(self.activation)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class Dropout(Layer):
-    """Zeroes a `rate` fraction of the inputs in training and scales the rest by
-    1 / (1 - rate); does nothing in predict and evaluate. `noise_shape` (as Keras) draws the
-    mask at that shape, None entries taken from the input, and broadcasts it over the axes of
-    size 1: (None, 1, features) drops the same features at every timestep."""
+    """Zeroes a `rate` fraction of the inputs in training and scales the rest by 1/(1 - rate).
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    It does nothing in predict and evaluate (training=False). Input shape: any. Output
+    shape: the input's.
+
+    Args:
+        rate: Float in [0, 1), the fraction of values dropped.
+        noise_shape: Tuple, default None (the input's shape): the mask's shape, None entries
+            taken from the input, broadcast over the axes of size 1, as Keras: (None, 1,
+            features) drops the same features at every timestep.
+        seed: Int, default None: a generator of the layer's own (otherwise the one
+            nerve.utils.set_random_seed seeds).
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When rate is not in [0, 1) or noise_shape not a tuple of ints >= 1 or
+            None; when called, if noise_shape does not fit the inputs.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Dropout(0.5, seed=0)
+        >>> x = np.ones((2, 4), "float32")
+        >>> layer(x, training=True).shape
+        (2, 4)
+        >>> sorted(set(layer(x, training=True).ravel().tolist()) - {0.0})
+        [2.0]
+        >>> layer(x).tolist() == x.tolist()
+        True
+    """
+
+    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
+                 seed: Optional[int] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
             raise ValueError(f"rate: expected a number in [0, 1), received {rate!r}")
@@ -200,10 +368,12 @@ class Dropout(Layer):
                 raise ValueError(f"noise_shape: expected a tuple of ints >= 1 or None, "
                                  f"received {noise_shape!r}")
             noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
-        self.rate, self.seed, self.noise_shape = float(rate), seed, noise_shape
+        self.rate: float = float(rate)
+        self.seed: Optional[int] = seed
+        self.noise_shape: Optional[Tuple[Optional[int], ...]] = noise_shape
         self._generator = None if seed is None else np.random.default_rng(seed)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
                 "seed": self.seed}
 
@@ -244,9 +414,23 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...), as a view: it costs nothing."""
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...), as a view: it costs nothing.
 
-    def compute_output_shape(self, input_shape):
+    Keras's data_format argument is not taken (the values keep their order in memory).
+
+    Args:
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: For an unknown keyword argument.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.Flatten()(np.ones((2, 3, 4), "float32")).shape
+        (2, 12)
+    """
+
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         return (input_shape[0], math.prod(input_shape[1:]))
 
     def _forward(self, lowering, x, training):

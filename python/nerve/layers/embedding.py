@@ -7,23 +7,56 @@ a symbolic float tensor is a TypeError (Keras would truncate 2.7 to 2 silently).
 outside [0, input_dim) is a ValueError before the step writes anything.
 """
 import warnings
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
 from .. import constraints, initializers, regularizers, utils
-from .layer import Layer
+from ..variables import Variable
+from .layer import Layer, Shape, ShapeLike
 
 __all__ = ["Embedding"]
 
 
 class Embedding(Layer):
-    """y[..., :] = embeddings[x[...]]: (batch, ...) indices -> (batch, ..., output_dim)."""
+    """Turns integer indices into rows of a learnt table: y[..., :] = embeddings[x[...]].
+
+    Input shape: (batch, ...) integer indices in [0, input_dim) (arrays of whole-number
+    floats are converted; a symbolic float tensor is refused). Output shape: (batch, ...,
+    output_dim). Weights: embeddings (input_dim, output_dim), created at construction.
+
+    Args:
+        input_dim: Positive int, the number of indices (the vocabulary's size).
+        output_dim: Positive int, the size of each row.
+        embeddings_initializer: Default "uniform".
+        embeddings_regularizer: Default None.
+        embeddings_constraint: Default None.
+        mask_zero: Must be False (the default): nerve has no masking.
+        weights: List of one (input_dim, output_dim) array, default None: the initial table.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape);
+            Keras's deprecated input_length is accepted with a warning and ignored.
+
+    Raises:
+        ValueError: When input_dim or output_dim is not a positive int, mask_zero is true,
+            or weights do not fit the table; when called, on an index outside
+            [0, input_dim).
+        TypeError: When called on a symbolic float tensor.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Embedding(10, 4)
+        >>> layer(np.array([[1, 2, 3]])).shape
+        (1, 3, 4)
+        >>> layer.embeddings.shape
+        (10, 4)
+    """
 
     _integer_inputs = True
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, **kwargs):
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
+                 mask_zero: bool = False, weights: Optional[Sequence[Any]] = None,
+                 **kwargs: Any) -> None:
         if kwargs.pop("input_length", None) is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
                           stacklevel=2)  # Keras 3's words
@@ -36,15 +69,26 @@ class Embedding(Layer):
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
-        self._embeddings = None
+        self._embeddings: Optional[Variable] = None
         self._initial_weights = weights
         self.build(None)  # the table's shape does not depend on the input's
 
     @property
-    def embeddings(self):
+    def embeddings(self) -> np.ndarray:
+        """The table's array (input_dim, output_dim).
+
+        Returns:
+            The array itself (a view into the model's parameters in a model).
+
+        Example:
+            >>> import nerve
+            >>> nerve.layers.Embedding(5, 2).embeddings.shape
+            (5, 2)
+        """
+        assert self._embeddings is not None  # the constructor builds the layer
         return self._embeddings.value
 
-    def build(self, input_shape):
+    def build(self, input_shape: Optional[ShapeLike]) -> None:
         if self._embeddings is None:
             self._embeddings = self.add_weight(
                 (self.input_dim, self.output_dim), self.embeddings_initializer,
@@ -55,10 +99,10 @@ class Embedding(Layer):
                 self._initial_weights = None
         self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         return tuple(input_shape) + (self.output_dim,)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         serialize = utils.serialize
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,

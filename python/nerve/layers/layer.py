@@ -12,6 +12,7 @@ shape and mode into a graph whose nodes join the model's plan.
 import collections
 import inspect
 import json
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
 
@@ -21,15 +22,35 @@ from ..graph import (Graph, Node, SymbolicTensor, flatten, is_symbolic, pack_lik
                      structure_of)
 from ..graph.plan import Plan
 from ..ops.core import tracing
+from .._typing import DTypeLike
 from ..variables import Variable, checked_weights, spend_weight_budget
+
+# A layer's input shape: ints, None where unknown (the batch); or, for a layer taking several
+# inputs, a list of such shapes. Entries are Any so that shape arithmetic type-checks.
+ShapeLike = Sequence[Any]
+Shape = Tuple[Optional[int], ...]
+OutputShape = Union[Shape, List[Shape]]
+LayerT = TypeVar("LayerT", bound="Layer")
 
 __all__ = ["Layer", "unique_name", "IntegerInputsExpected", "batch_shape"]
 
-_name_counts = collections.Counter()
+_name_counts: "collections.Counter[str]" = collections.Counter()
 
 
-def unique_name(prefix):
-    """"dense", then "dense_1", "dense_2", ... per process, as Keras names objects."""
+def unique_name(prefix: str) -> str:
+    """A new name from `prefix`: "dense", then "dense_1", "dense_2", ... per process.
+
+    Args:
+        prefix: str, the name's stem (Keras uses the class name in snake_case).
+
+    Returns:
+        `prefix` the first time, then `prefix` with "_1", "_2", ... appended.
+
+    Example:
+        >>> from nerve.layers import unique_name
+        >>> unique_name("my_doctest_block"), unique_name("my_doctest_block")
+        ('my_doctest_block', 'my_doctest_block_1')
+    """
     count = _name_counts[prefix]
     _name_counts[prefix] += 1
     return prefix if count == 0 else f"{prefix}_{count}"
@@ -86,11 +107,49 @@ def _format_shapes(shapes):
 
 
 class Layer:
-    """Base layer: name, trainable, dtype (float32 unless nerve.utils.set_floatx changed it)
-    and, on the first layer of a Sequential, input_shape= or input_dim=."""
+    """The base class of every layer, and of your own (as keras.layers.Layer).
+
+    Called on symbolic tensors (from `nerve.layers.Input`) a layer records a node of the
+    model's graph and returns symbolic tensors; called on arrays it computes at once and
+    returns arrays. It builds itself (creates its weights) on its first call, from the input's
+    shape. Your own layer defines `build(input_shape)` to create weights with `add_weight` and
+    `call(inputs)` written with other layers and nerve.ops; nerve traces `call` once per input
+    shape and mode, and differentiates it. The methods documented here (call, build,
+    compute_output_shape, get_config, from_config, the weights) are those of every layer.
+
+    Args:
+        name: str, the layer's name, default None (the class name in snake_case, made unique:
+            "dense", "dense_1", ...).
+        trainable: bool, default True; False freezes its weights (and makes a
+            BatchNormalization run in inference mode, as Keras 3).
+        dtype: The weights' and outputs' float dtype, default None (nerve.utils.floatx(),
+            "float32" unless set_floatx changed it).
+        input_shape: Tuple of ints, default None: the shape of one sample, for the first
+            layer of a Sequential (as Keras's input_shape=).
+        input_dim: Int, default None: shorthand for input_shape=(input_dim,).
+
+    Raises:
+        ValueError: For an unknown keyword argument, an empty or non-str name, a dtype
+            other than float32 or float64, or an input_shape that is not a tuple of positive
+            ints.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> class Scale(nerve.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.factor = self.add_weight((input_shape[-1],), "ones", name="factor")
+        ...     def call(self, inputs):
+        ...         return nerve.ops.multiply(inputs, self.factor)
+        >>> layer = Scale()
+        >>> layer(np.full((2, 3), 2.0, "float32"))
+        array([[2., 2., 2.],
+               [2., 2., 2.]], dtype=float32)
+        >>> [w.shape for w in layer.weights]
+        [(3,)]
+    """
 
     # Attributes of nerve's own bookkeeping, never tracked as sublayers.
-    _untracked = frozenset()
+    _untracked: "frozenset[str]" = frozenset()
     # Built-in layers compute on float tensors; one that takes integer tensors (Embedding's
     # indices) says so, and a Sequential it starts gets an int32 input.
     _integer_inputs = False
@@ -102,8 +161,9 @@ class Layer:
         instance.__dict__["_constructor_arguments"] = (args, kwargs)
         return instance
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None,
-                 **kwargs):
+    def __init__(self, name: Optional[str] = None, trainable: bool = True,
+                 dtype: Optional[DTypeLike] = None, input_shape: Optional[Sequence[int]] = None,
+                 input_dim: Optional[int] = None, **kwargs: Any) -> None:
         if kwargs:
             raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                              f"{kwargs}")
@@ -117,9 +177,9 @@ class Layer:
         self._input_shape_arg = (None if input_shape is None
                                  else shape_tuple(input_shape, "input_shape"))
         self.built = False
-        self._weights_list = []
-        self._inbound_nodes = []
-        self._traces = {}
+        self._weights_list: List[Variable] = []
+        self._inbound_nodes: List[Node] = []
+        self._traces: Dict[Any, Any] = {}
 
     def __setattr__(self, name, value):
         if (name not in self._untracked and not name.startswith("__")
@@ -140,12 +200,43 @@ class Layer:
         return found
 
     # -- weights, in Keras order: the layer's own, then its sublayers'
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   autocast=True, regularizer=None, constraint=None, aggregation="none",
-                   overwrite_with_gradient=False, name=None):
-        """A new Variable of `shape`, initialised now (default glorot_uniform; zeros for a
-        scalar); `regularizer` adds to the loss, `constraint` projects the weight after each
-        optimizer step; trainable=False makes state that call() may update with assign."""
+    def add_weight(self, shape: Optional[Sequence[int]] = None, initializer: Any = None,
+                   dtype: Optional[DTypeLike] = None, trainable: bool = True,
+                   autocast: bool = True, regularizer: Any = None, constraint: Any = None,
+                   aggregation: str = "none", overwrite_with_gradient: bool = False,
+                   name: Optional[str] = None) -> Variable:
+        """Create a weight of the layer, initialised now (call it in build()).
+
+        Args:
+            shape: Tuple of ints >= 0, default None (a scalar, as ()).
+            initializer: Name, nerve.initializers object or callable(shape, dtype), default
+                None ("glorot_uniform", or "zeros" for a scalar).
+            dtype: Default None (the layer's dtype).
+            trainable: bool, default True; False makes state (as BatchNormalization's moving
+                mean) that call() may update with `variable.assign`.
+            autocast: Accepted for Keras compatibility and ignored, default True.
+            regularizer: Name or nerve.regularizers object, default None; its penalty is
+                added to the model's loss.
+            constraint: Name or nerve.constraints object, default None; it projects the
+                weight after each optimizer step.
+            aggregation: Accepted for Keras compatibility and ignored, default "none".
+            overwrite_with_gradient: Accepted for Keras compatibility and ignored, default
+                False.
+            name: str, default None ("variable_0", "variable_1", ... in creation order).
+
+        Returns:
+            The new nerve Variable (append order is the order of `weights`).
+
+        Raises:
+            ValueError: When `shape` is not a tuple of ints >= 0, or an initializer,
+                regularizer or constraint name is unknown.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Layer()
+            >>> layer.add_weight((2, 3), "zeros", name="table").shape
+            (2, 3)
+        """
         from .. import constraints, regularizers
 
         shape = _weight_shape(shape)
@@ -160,9 +251,27 @@ class Layer:
         self._weights_list.append(variable)
         return variable
 
-    def add_loss(self, loss):
-        """Add `loss` (a tensor computed in call(), summed if not a scalar) to the model's
-        loss, as an activity regularizer does."""
+    def add_loss(self, loss: Any) -> None:
+        """Add a penalty computed in call() to the model's loss (as an activity regularizer).
+
+        Args:
+            loss: A symbolic tensor computed from call()'s inputs; summed if not a scalar.
+
+        Raises:
+            ValueError: When called outside call(), or on something other than a tensor
+                computed there (for a penalty on weights pass a regularizer to add_weight).
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> class ActivityPenalty(nerve.layers.Layer):
+            ...     def call(self, inputs):
+            ...         self.add_loss(nerve.ops.multiply(nerve.ops.sum(inputs), 0.01))
+            ...         return inputs
+            >>> inputs = nerve.layers.Input(shape=(2,))
+            >>> model = nerve.models.Model(inputs, ActivityPenalty()(inputs))
+            >>> model.predict(np.ones((1, 2), "float32"), verbose=0).shape
+            (1, 2)
+        """
         from ..ops import sum as reduce_sum
         from ..ops.core import current_trace
 
@@ -178,7 +287,19 @@ class Layer:
         return self._weights_list
 
     @property
-    def weights(self):
+    def weights(self) -> List[Variable]:
+        """The layer's Variables, in Keras order: its own, then its sublayers' (each once).
+
+        Returns:
+            A list of nerve Variables (empty before the layer is built).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3)
+            >>> layer.build((None, 4))
+            >>> [(w.name, w.shape) for w in layer.weights]
+            [('kernel', (4, 3)), ('bias', (3,))]
+        """
         seen, found = set(), []
         for variable in self._own_weights + [w for l in self._sublayers() for w in l.weights]:
             if id(variable) not in seen:
@@ -187,30 +308,119 @@ class Layer:
         return found
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> List[Variable]:
+        """The weights the optimizer updates: none when the layer is not trainable.
+
+        Returns:
+            A list of the trainable Variables of `weights`, in its order.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.BatchNormalization()
+            >>> layer.build((None, 4))
+            >>> [w.name for w in layer.trainable_weights]
+            ['gamma', 'beta']
+        """
         return [w for w in self.weights if w.trainable] if self.trainable else []
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> List[Variable]:
+        """The weights the optimizer leaves alone (all of them when trainable is False).
+
+        Returns:
+            A list of the Variables of `weights` not in `trainable_weights`, in order.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.BatchNormalization()
+            >>> layer.build((None, 4))
+            >>> [w.name for w in layer.non_trainable_weights]
+            ['moving_mean', 'moving_variance']
+        """
         trainable = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable]
 
     @property
-    def variables(self):
+    def variables(self) -> List[Variable]:
+        """The same list as `weights` (Keras 3's other name for it).
+
+        Returns:
+            A list of nerve Variables.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(2)
+            >>> layer.build((None, 3))
+            >>> len(layer.variables)
+            2
+        """
         return self.weights
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> List[Variable]:
+        """The same list as `trainable_weights` (Keras 3's other name for it).
+
+        Returns:
+            A list of nerve Variables.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(2, trainable=False)
+            >>> layer.build((None, 3))
+            >>> layer.trainable_variables
+            []
+        """
         return self.trainable_weights
 
-    def count_params(self):
+    def count_params(self) -> int:
+        """The number of values in the layer's weights (trainable or not).
+
+        Returns:
+            An int.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3)
+            >>> layer.build((None, 4))
+            >>> layer.count_params()
+            15
+        """
         return sum(w.size for w in self.weights)
 
-    def get_weights(self):
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of the weights' values, in the order of `weights`.
+
+        Returns:
+            A list of NumPy arrays, copies (changing them leaves the layer alone).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3)
+            >>> layer.build((None, 4))
+            >>> [w.shape for w in layer.get_weights()]
+            [(4, 3), (3,)]
+        """
         return [w.numpy() for w in self.weights]
 
-    def set_weights(self, weights):
-        """Copy `weights` (Keras order and shapes) into the layer; nothing changes on error."""
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Copy values into the layer's weights; on any error nothing changes.
+
+        Args:
+            weights: A list of arrays, one per weight, in the order and shapes of `weights`
+                (as get_weights() returns them).
+
+        Raises:
+            ValueError: When the number of arrays or a shape differs from the weights'.
+            TypeError: When an array is not of real numbers (floats or ints).
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> layer = nerve.layers.Dense(2)
+            >>> layer.build((None, 1))
+            >>> layer.set_weights([np.array([[1.0, 2.0]]), np.zeros(2)])
+            >>> layer(np.array([[3.0]], "float32"))
+            array([[3., 6.]], dtype=float32)
+        """
         targets = self.weights
         arrays = checked_weights(weights, [w.shape for w in targets], self.name)
         with _interrupts.deferred():  # nor does Ctrl-C set some weights and not others
@@ -218,7 +428,30 @@ class Layer:
                 target.value[...] = value
 
     # -- shapes and building
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> OutputShape:
+        """The shape of the output for inputs of `input_shape` (builds the layer if needed).
+
+        Built-in layers compute it from their arguments; a layer with a call() traces it.
+
+        Args:
+            input_shape: A tuple with None for unknown sizes (the batch), or a list of them
+                for a layer taking several inputs.
+
+        Returns:
+            The output's shape, a tuple (a list of tuples for several outputs); the base
+            layer returns `input_shape`.
+
+        Raises:
+            ValueError: When the layer cannot take inputs of that shape (the message says
+                which argument or dimension).
+
+        Example:
+            >>> import nerve
+            >>> nerve.layers.Dense(3).compute_output_shape((None, 4))
+            (None, 3)
+            >>> nerve.layers.Conv2D(8, 3).compute_output_shape((None, 10, 10, 1))
+            (None, 8, 8, 8)
+        """
         if self._is_composite:
             shapes = input_shape if isinstance(input_shape, list) else [input_shape]
             self._build_for(shapes)
@@ -227,7 +460,26 @@ class Layer:
             return pack_like(outputs, [t.shape for t in graph.outputs])
         return tuple(input_shape)
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
+        """Create the layer's weights for inputs of `input_shape`; the first call does it.
+
+        Override it in your own layer to call add_weight with sizes taken from the input
+        (the base version creates nothing). It runs once; `built` is True afterwards.
+
+        Args:
+            input_shape: A tuple with None for unknown sizes (the batch), or a list of them
+                for a layer taking several inputs.
+
+        Raises:
+            ValueError: In built-in layers, when they cannot take inputs of that shape.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3)
+            >>> layer.build((None, 5))
+            >>> layer.built, layer.kernel.shape
+            (True, (5, 3))
+        """
         self.built = True
 
     def _build_for(self, shapes):
@@ -240,11 +492,35 @@ class Layer:
     def _is_composite(self):
         return type(self).call is not Layer.call
 
-    def call(self, inputs, training=None):
-        """What a user's layer computes, written with other layers (see the module doc)."""
+    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+        """What your layer computes: override it, written with other layers and nerve.ops.
+
+        nerve calls it on symbolic tensors while tracing (once per input shape and mode), so
+        it must not look at values; it may omit the `training` parameter. Built-in layers
+        do not define it (they are lowered to kernels).
+
+        Args:
+            inputs: A symbolic tensor, or the list/dict of them the layer was called on.
+            training: bool, default None; True in fit(), False in predict() and evaluate()
+                (for layers that behave differently, as Dropout).
+
+        Returns:
+            A tensor, or a list/tuple/dict of tensors, computed from `inputs`.
+
+        Raises:
+            NotImplementedError: When the base class's own call() is reached.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> class Double(nerve.layers.Layer):
+            ...     def call(self, inputs, training=None):
+            ...         return nerve.ops.add(inputs, inputs)
+            >>> Double()(np.ones((1, 2), "float32"))
+            array([[2., 2.]], dtype=float32)
+        """
         raise NotImplementedError(f"{type(self).__name__} defines no call()")
 
-    def __call__(self, inputs, training=None, **kwargs):
+    def __call__(self, inputs: Any, training: Optional[bool] = None, **kwargs: Any) -> Any:
         if kwargs:
             raise ValueError(f"{self.name}: unexpected arguments {sorted(kwargs)} in the call")
         if is_symbolic(inputs):
@@ -366,26 +642,107 @@ class Layer:
         return tensors
 
     @property
-    def input(self):
+    def input(self) -> Any:
+        """The symbolic input(s) of the layer's first call on symbolic tensors.
+
+        Returns:
+            A symbolic tensor, or the list/dict the layer was called on.
+
+        Raises:
+            AttributeError: When the layer was never called on symbolic tensors.
+
+        Example:
+            >>> import nerve
+            >>> inputs = nerve.layers.Input(shape=(4,))
+            >>> layer = nerve.layers.Dense(2)
+            >>> _ = layer(inputs)
+            >>> layer.input is inputs, layer.output.shape
+            (True, (None, 2))
+        """
         return self._node_attribute("input")
 
     @property
-    def output(self):
+    def output(self) -> Any:
+        """The symbolic output(s) of the layer's first call on symbolic tensors.
+
+        Returns:
+            A symbolic tensor, or a list of them for several outputs.
+
+        Raises:
+            AttributeError: When the layer was never called on symbolic tensors.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(2)
+            >>> layer(nerve.layers.Input(shape=(4,))) is layer.output
+            True
+        """
         return self._node_attribute("output")
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> OutputShape:
+        """The shape of `input` (a list of shapes for several inputs).
+
+        Returns:
+            A tuple with None for the batch, or a list of them.
+
+        Raises:
+            AttributeError: When the layer was never called on symbolic tensors.
+
+        Example:
+            >>> import nerve
+            >>> a, b = nerve.layers.Input(shape=(2,)), nerve.layers.Input(shape=(3,))
+            >>> layer = nerve.layers.Concatenate()
+            >>> layer([a, b]).shape
+            (None, 5)
+            >>> layer.input_shape
+            [(None, 2), (None, 3)]
+        """
         value = self._node_attribute("input")
         return value.shape if isinstance(value, SymbolicTensor) else [t.shape for t in
                                                                       flatten(value)]
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> OutputShape:
+        """The shape of `output`: a tuple with None for the batch (a list for several).
+
+        Returns:
+            The shape of the output of the layer's first symbolic call.
+
+        Raises:
+            AttributeError: Before that call (a layer called only on arrays has none).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Flatten()
+            >>> _ = layer(nerve.layers.Input(shape=(2, 3)))
+            >>> layer.output_shape
+            (None, 6)
+        """
         value = self._node_attribute("output")
         return value.shape if isinstance(value, SymbolicTensor) else [t.shape for t in value]
 
     # -- config
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments that rebuild the layer (JSON-compatible), as Keras.
+
+        A built-in layer gives all its arguments; your own layer gets, for free, the
+        arguments its constructor was called with when they are plain values (numbers,
+        strings, lists, dicts); otherwise override get_config (and from_config).
+
+        Returns:
+            A dict: "name", "trainable", "dtype" and the layer's own arguments.
+
+        Raises:
+            NotImplementedError: For your own layer whose constructor arguments are not plain
+                values, when it does not define get_config.
+
+        Example:
+            >>> import nerve
+            >>> config = nerve.layers.Dense(3, activation="relu", name="d").get_config()
+            >>> config["units"], config["activation"], config["name"]
+            (3, 'relu', 'd')
+        """
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if type(self).__module__.startswith("nerve."):
             return config
@@ -409,7 +766,25 @@ class Layer:
         return arguments
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: Type[LayerT], config: Dict[str, Any]) -> LayerT:
+        """A new layer (unbuilt, fresh weights) from the dict get_config() returned.
+
+        Args:
+            config: A dict of constructor arguments, as get_config() returns it.
+
+        Returns:
+            A new layer of this class: cls(**config).
+
+        Raises:
+            ValueError: When an argument is unknown or invalid for the constructor.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.Dense(3, name="d")
+            >>> copy = nerve.layers.Dense.from_config(layer.get_config())
+            >>> copy.units, copy.name
+            (3, 'd')
+        """
         return cls(**config)
 
     def __repr__(self):

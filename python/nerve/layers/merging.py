@@ -6,10 +6,30 @@ or 1, batch first); their gradients sum over the broadcast dimensions. They are 
 NumPy ufunc calls with out=, the same calls on both backends, so both give identical numbers.
 """
 import functools
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .layer import Layer
+from .layer import Layer, Shape, ShapeLike
+
+# The shapes, arguments and errors of the element-wise merge layers, for their docstrings.
+_ELEMENTWISE = """Input: a list of {count} tensors of the same rank whose shapes are equal or 1
+    (broadcast, as NumPy) in each dimension. Output shape: the broadcast shape.
+
+    Args:
+        **kwargs: The base Layer's arguments (name, trainable, dtype).
+
+    Raises:
+        ValueError: When called on something other than a list of {count} tensors, or on
+            shapes that do not broadcast.
+"""
+
+
+def _with_shared_doc(cls):
+    """`cls` with its docstring's {shared} filled from the element-wise template."""
+    count = "two" if cls.arity == 2 else "two or more"
+    cls.__doc__ = cls.__doc__.format(shared=_ELEMENTWISE.format(count=count).strip())
+    return cls
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
            "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
@@ -18,17 +38,17 @@ __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
 class _Merge(Layer):
     """Element-wise merge of two or more tensors of broadcastable shapes."""
 
-    arity = None  # exact number of inputs, when fixed
+    arity: Optional[int] = None  # exact number of inputs, when fixed
 
     def _shapes(self, input_shape):
         return _input_shapes(self, input_shape, self.arity)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         shapes = self._shapes(input_shape)
         if len({len(s) for s in shapes}) != 1:
             raise ValueError(f"{self.name}: inputs must have the same rank, received shapes "
                              f"{' and '.join(map(str, shapes))}")
-        output = [None]
+        output: List[Optional[int]] = [None]
         for dims in list(zip(*shapes))[1:]:
             sizes = {d for d in dims if d != 1}
             if len(sizes) > 1:
@@ -86,7 +106,19 @@ def _chain(ufunc, y, xs):
     return calls + [(ufunc, (y, x, y)) for x in xs[2:]]
 
 
+@_with_shared_doc
 class Add(_Merge):
+    """The element-wise sum of its inputs (keras.layers.Add).
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Add()([a, b])
+        array([[4., 6.]], dtype=float32)
+    """
+
     def _merge_calls(self, lowering, y, xs):
         return _chain(np.add, y, xs)
 
@@ -94,7 +126,19 @@ class Add(_Merge):
         return dy  # the plan copies it where two consumers would share one buffer
 
 
+@_with_shared_doc
 class Subtract(_Merge):
+    """The first input minus the second, element-wise.
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Subtract()([a, b])
+        array([[-2., -2.]], dtype=float32)
+    """
+
     arity = 2
 
     def _merge_calls(self, lowering, y, xs):
@@ -108,7 +152,19 @@ class Subtract(_Merge):
         return negated
 
 
+@_with_shared_doc
 class Multiply(_Merge):
+    """The element-wise product of its inputs.
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Multiply()([a, b])
+        array([[3., 8.]], dtype=float32)
+    """
+
     def _merge_calls(self, lowering, y, xs):
         return _chain(np.multiply, y, xs)
 
@@ -120,7 +176,19 @@ class Multiply(_Merge):
         return term
 
 
+@_with_shared_doc
 class Average(_Merge):
+    """The element-wise mean of its inputs.
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Average()([a, b])
+        array([[2., 3.]], dtype=float32)
+    """
+
     def _merge_calls(self, lowering, y, xs):
         return _chain(np.add, y, xs) + [(np.multiply, (y, 1.0 / len(xs), y))]
 
@@ -133,7 +201,7 @@ class Average(_Merge):
 class _Extremum(_Merge):
     """The gradient goes to the inputs equal to the result, split evenly between ties."""
 
-    ufunc = None
+    ufunc: Any = None  # set by each subclass
 
     def _merge_calls(self, lowering, y, xs):
         # out= by keyword: NumPy deprecates a positional out for maximum and minimum.
@@ -161,18 +229,60 @@ def _tied_share(out, dy, x, y, count):
     np.divide(out, count, out=out)
 
 
+@_with_shared_doc
 class Maximum(_Extremum):
+    """The element-wise maximum of its inputs (ties share the gradient).
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Maximum()([a, b])
+        array([[3., 4.]], dtype=float32)
+    """
+
     ufunc = np.maximum
 
 
+@_with_shared_doc
 class Minimum(_Extremum):
+    """The element-wise minimum of its inputs (ties share the gradient).
+
+    {shared}
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.array([[1.0, 2.0]], "float32"), np.array([[3.0, 4.0]], "float32")
+        >>> nerve.layers.Minimum()([a, b])
+        array([[1., 2.]], dtype=float32)
+    """
+
     ufunc = np.minimum
 
 
 class Concatenate(Layer):
-    """Joins tensors along `axis` (not the batch axis)."""
+    """Joins a list of tensors along `axis`.
 
-    def __init__(self, axis=-1, **kwargs):
+    Input: a list of two or more tensors of the same rank and sizes but along axis. Output
+    shape: theirs, with the sum of their sizes along axis.
+
+    Args:
+        axis: Int, default -1; not the batch axis 0.
+        **kwargs: The base Layer's arguments (name, trainable, dtype).
+
+    Raises:
+        ValueError: When axis is not an int; when called, on fewer than two tensors, if
+            axis is not a feature axis, or the other sizes differ.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a, b = np.ones((2, 3), "float32"), np.zeros((2, 1), "float32")
+        >>> nerve.layers.Concatenate()([a, b]).shape
+        (2, 4)
+    """
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(axis, (int, np.integer)):
             raise ValueError(f"axis: expected an int, received {axis!r}")
@@ -185,7 +295,7 @@ class Concatenate(Layer):
                              f"of rank {rank}")
         return axis
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         shapes = _input_shapes(self, input_shape)
         rank = len(shapes[0])
         axis = self._axis(rank)
@@ -215,7 +325,7 @@ class Concatenate(Layer):
             start = stop
         return dxs, calls
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
@@ -224,11 +334,31 @@ def _concatenate(xs, axis, out):
 
 
 class Dot(Layer):
-    """Batched dot product of two tensors over `axes` (an int, or one per input); with
-    normalize=True, of their L2-normalised forms (cosine similarity). (batch, n) . (batch, n)
-    gives (batch, 1), as in Keras."""
+    """The dot product of two tensors over an axis of each, per sample.
 
-    def __init__(self, axes, normalize=False, **kwargs):
+    With normalize=True the inputs are first L2-normalised along those axes (the cosine
+    similarity). Input: a list of two tensors with equal sizes along the axes. Output shape:
+    (batch,) + the first's other axes + the second's other axes; (batch, n) . (batch, n)
+    gives (batch, 1), as in Keras.
+
+    Args:
+        axes: Int, or a pair of ints (one per input); not the batch axis 0.
+        normalize: bool, default False.
+        **kwargs: The base Layer's arguments (name, trainable, dtype).
+
+    Raises:
+        ValueError: When axes is not an int or a pair of ints; when called, on other than
+            two tensors, if an axis is not a feature axis, or their sizes differ.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> a = np.array([[1.0, 2.0]], "float32")
+        >>> nerve.layers.Dot(axes=1)([a, a])
+        array([[5.]], dtype=float32)
+    """
+
+    def __init__(self, axes: Union[int, Sequence[int]], normalize: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         pair = (axes, axes) if isinstance(axes, (int, np.integer)) else tuple(axes)
         if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
@@ -255,7 +385,7 @@ class Dot(Layer):
         spec = ("".join(x), "".join(y), "".join(out))
         return spec, axes, tuple(sizes[c] for c in out[1:]) or (1,)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         return (None,) + self._plan(input_shape)[2]
 
     def _forward(self, lowering, xs, training):
@@ -290,7 +420,7 @@ class Dot(Layer):
             dxs.append(dx)
         return dxs, calls
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axes": list(self.axes), "normalize": self.normalize}
 
 
@@ -318,10 +448,27 @@ def _l2_normalize_backward(grad, normalized, norm, axis):
 
 
 def _functional(cls):
-    def merge(inputs, **kwargs):
+    def merge(inputs: Sequence[Any], **kwargs: Any) -> Any:
         return cls(**kwargs)(inputs)
-    merge.__name__ = cls.__name__.lower()
-    merge.__doc__ = f"{cls.__name__}(**kwargs)(inputs): the functional form of {cls.__name__}."
+    merge.__name__ = merge.__qualname__ = cls.__name__.lower()
+    merge.__doc__ = f"""The functional form of {cls.__name__}: {cls.__name__}(**kwargs)(inputs).
+
+    Args:
+        inputs: A list of tensors (symbolic, or arrays to compute at once).
+        **kwargs: {cls.__name__}'s arguments (name, ...).
+
+    Returns:
+        The merged tensor (an array for arrays).
+
+    Raises:
+        ValueError: As {cls.__name__}, for inputs it cannot merge.
+
+    Example:
+        >>> import nerve
+        >>> x = nerve.layers.Input(shape=(3,))
+        >>> nerve.layers.{merge.__name__}([x, x]).shape
+        (None, {6 if cls is Concatenate else 3})
+    """
     return merge
 
 
@@ -329,6 +476,24 @@ add, subtract, multiply, average = map(_functional, (Add, Subtract, Multiply, Av
 maximum, minimum, concatenate = map(_functional, (Maximum, Minimum, Concatenate))
 
 
-def dot(inputs, axes=-1, **kwargs):
-    """Dot(axes, **kwargs)(inputs): the functional form of Dot."""
+def dot(inputs: Sequence[Any], axes: Union[int, Sequence[int]] = -1, **kwargs: Any) -> Any:
+    """The functional form of Dot: Dot(axes, **kwargs)(inputs).
+
+    Args:
+        inputs: A list of two tensors (symbolic, or arrays to compute at once).
+        axes: Int or pair of ints, default -1.
+        **kwargs: Dot's other arguments (normalize, name, ...).
+
+    Returns:
+        The dot product (an array for arrays).
+
+    Raises:
+        ValueError: As Dot, for bad axes or inputs.
+
+    Example:
+        >>> import nerve
+        >>> x = nerve.layers.Input(shape=(3,))
+        >>> nerve.layers.dot([x, x], axes=1).shape
+        (None, 1)
+    """
     return Dot(axes=axes, **kwargs)(inputs)

@@ -9,9 +9,14 @@ LayerNormalization normalizes each sample over its trailing `axis` entries.
 """
 import math
 import numbers
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
 
 from .. import constraints, initializers, regularizers, utils
-from .layer import Layer
+from ..initializers import Initializer
+from ..variables import Variable
+from .layer import Layer, Shape, ShapeLike
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -46,11 +51,35 @@ class _Normalization(Layer):
         self._gamma = self._beta = None
 
     @property
-    def gamma(self):
+    def gamma(self) -> Optional[np.ndarray]:
+        """The scale's array, None before build or with scale=False.
+
+        Returns:
+            The array itself (a view into the model's parameters in a model).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.LayerNormalization()
+            >>> layer.build((None, 3))
+            >>> layer.gamma
+            array([1., 1., 1.], dtype=float32)
+        """
         return None if self._gamma is None else self._gamma.value
 
     @property
-    def beta(self):
+    def beta(self) -> Optional[np.ndarray]:
+        """The offset's array, None before build or with center=False.
+
+        Returns:
+            The array itself (a view into the model's parameters in a model).
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.LayerNormalization(center=False)
+            >>> layer.build((None, 3))
+            >>> layer.beta is None
+            True
+        """
         return None if self._beta is None else self._beta.value
 
     def _add_scale_and_offset(self, shape):
@@ -77,7 +106,7 @@ class _Normalization(Layer):
                 None if grads[1][0] is None else grads[1][0].reshape(-1),
                 grads[0][1] or grads[1][1])
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale,
                 "beta_initializer": utils.serialize(self.beta_initializer),
@@ -89,14 +118,55 @@ class _Normalization(Layer):
 
 
 class BatchNormalization(_Normalization):
-    """y = (x - mean) / sqrt(variance + epsilon) * gamma + beta per channel (`axis`): batch
-    statistics in training (biased variance, as Keras), moving ones in inference."""
+    """y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, per channel.
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized=False, **kwargs):
+    In training the mean and (biased) variance are the batch's, and afterwards moving =
+    moving * momentum + batch * (1 - momentum); in inference (and always when trainable is
+    False, as Keras 3) the moving ones. Input shape: any rank >= 2. Output shape: the
+    input's. Weights: gamma, beta (trainable), moving_mean, moving_variance, each
+    (channels,).
+
+    Args:
+        axis: Int, default -1: the channel axis (not the batch axis 0).
+        momentum: Float in [0, 1], default 0.99.
+        epsilon: Finite float > 0, default 1e-3.
+        center: bool, default True: learn the offset beta.
+        scale: bool, default True: learn the scale gamma.
+        beta_initializer: Default "zeros".
+        gamma_initializer: Default "ones".
+        moving_mean_initializer: Default "zeros".
+        moving_variance_initializer: Default "ones".
+        beta_regularizer: Default None.
+        gamma_regularizer: Default None.
+        beta_constraint: Default None.
+        gamma_constraint: Default None.
+        synchronized: Must be False (the default): nerve trains on one device.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        TypeError: When axis is not an int.
+        ValueError: When momentum is not in [0, 1], epsilon not a finite number > 0, or
+            synchronized is true; when called, if axis is not a feature axis of the inputs
+            or their channels differ from those it was built for.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.BatchNormalization(epsilon=0.0001)
+        >>> x = np.array([[1.0, 2.0], [3.0, 6.0]], "float32")
+        >>> layer(x, training=True).round(3)
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> layer.moving_mean.round(3)
+        array([0.02, 0.04], dtype=float32)
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, synchronized: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, beta_constraint,
                          gamma_constraint, **kwargs)
@@ -108,17 +178,45 @@ class BatchNormalization(_Normalization):
         if synchronized:
             raise ValueError("synchronized: expected False (nerve trains on one device; Keras "
                              "accepts True only on TensorFlow)")
-        self.axis, self.momentum = int(axis), float(momentum)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self._moving_mean = self._moving_variance = None
+        self.axis: int = int(axis)
+        self.momentum: float = float(momentum)
+        self.moving_mean_initializer: Initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer: Initializer = initializers.get(
+            moving_variance_initializer)
+        self._moving_mean: Optional[Variable] = None
+        self._moving_variance: Optional[Variable] = None
 
     @property
-    def moving_mean(self):
+    def moving_mean(self) -> Optional[np.ndarray]:
+        """The moving mean's array (channels,), None before build.
+
+        Returns:
+            The array itself, updated after each training step.
+
+        Example:
+            >>> import nerve
+            >>> layer = nerve.layers.BatchNormalization()
+            >>> layer.build((None, 2))
+            >>> layer.moving_mean
+            array([0., 0.], dtype=float32)
+        """
         return None if self._moving_mean is None else self._moving_mean.value
 
     @property
-    def moving_variance(self):
+    def moving_variance(self) -> Optional[np.ndarray]:
+        """The moving variance's array (channels,), None before build.
+
+        Returns:
+            The array itself: after a training step on a batch of variance v, it is
+            moving_variance * momentum + v * (1 - momentum).
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> layer = nerve.layers.BatchNormalization(momentum=0.5)
+            >>> _ = layer(np.array([[0.0], [4.0]], "float32"), training=True)
+            >>> layer.moving_variance
+            array([2.5], dtype=float32)
+        """
         return None if self._moving_variance is None else self._moving_variance.value
 
     def _channel_axis(self, rank):
@@ -128,7 +226,7 @@ class BatchNormalization(_Normalization):
                              f"rank {rank} (the batch axis 0 cannot be normalized)")
         return axis
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._channel_axis(len(input_shape))
         return tuple(input_shape)
 
@@ -140,7 +238,7 @@ class BatchNormalization(_Normalization):
                              f"{self._moving_mean.shape[0]} channels on axis {self.axis}, "
                              f"received {shape[axis]}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         shape = (input_shape[self._channel_axis(len(input_shape))],)
         self._add_scale_and_offset(shape)
         self._moving_mean = self.add_weight(shape, self.moving_mean_initializer,
@@ -149,7 +247,7 @@ class BatchNormalization(_Normalization):
                                                 trainable=False, name="moving_variance")
         self.built = True
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "moving_mean_initializer": utils.serialize(self.moving_mean_initializer),
                 "moving_variance_initializer": utils.serialize(
@@ -204,14 +302,46 @@ class BatchNormalization(_Normalization):
 
 
 class LayerNormalization(_Normalization):
-    """y = (x - mean) / sqrt(variance + epsilon) * gamma + beta with the statistics of each
-    sample over `axis` (an int or a list of trailing axes; gamma and beta have those axes'
-    shape). rms_scaling=True is not supported."""
+    """y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, per sample.
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):
+    The mean and variance are each sample's over `axis`; gamma and beta have those axes'
+    shape. Input shape: any rank >= 2. Output shape: the input's.
+
+    Args:
+        axis: Int or list of ints, default -1: the normalized axes, which must be the last
+            ones (nerve normalizes trailing axes only).
+        epsilon: Finite float > 0, default 1e-3.
+        center: bool, default True: learn the offset beta.
+        scale: bool, default True: learn the scale gamma.
+        rms_scaling: Must be False (the default): Keras's RMS scaling is not implemented.
+        beta_initializer: Default "zeros".
+        gamma_initializer: Default "ones".
+        beta_regularizer: Default None.
+        gamma_regularizer: Default None.
+        beta_constraint: Default None.
+        gamma_constraint: Default None.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        TypeError: When axis is not an int or a non-empty list of ints.
+        ValueError: When epsilon is not a finite number > 0 or rms_scaling is true; when
+            called, if axis does not name trailing feature axes or their sizes differ from
+            those it was built for.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.LayerNormalization(epsilon=0.0001)
+        >>> layer(np.array([[1.0, 3.0], [5.0, 5.0]], "float32")).round(3)
+        array([[-1.,  1.],
+               [ 0.,  0.]], dtype=float32)
+    """
+
+    def __init__(self, axis: Union[int, List[int]] = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, rms_scaling: bool = False,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None,
+                 beta_constraint: Any = None, gamma_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, beta_constraint,
                          gamma_constraint, **kwargs)
@@ -235,7 +365,7 @@ class LayerNormalization(_Normalization):
                              f"axes only")
         return len(axes)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._feature_count(input_shape)
         return tuple(input_shape)
 
@@ -246,12 +376,12 @@ class LayerNormalization(_Normalization):
             raise ValueError(f"input: layer {self.name!r} normalizes axes of shape "
                              f"{weight.shape}, received {tuple(shapes[0][-count:])}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         count = self._feature_count(input_shape)
         self._add_scale_and_offset(tuple(input_shape[-count:]))
         self.built = True
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "rms_scaling": False}
 
     def _forward(self, lowering, x, training):

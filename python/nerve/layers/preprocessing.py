@@ -7,11 +7,13 @@ as arguments; Rescaling multiplies by a scale and adds an offset.
 import itertools
 import math
 import numbers
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import utils
-from .layer import Layer
+from .._typing import ArrayLike
+from .layer import Layer, Shape, ShapeLike
 
 __all__ = ["Normalization", "Rescaling"]
 
@@ -55,18 +57,48 @@ def _batches(data):
 
 
 class Normalization(Layer):
-    """(x - mean) / max(sqrt(variance), 1e-7), or with invert=True x * std + mean. `axis`
-    (default -1: the features) keeps a mean and variance per index along those axes (None: one
-    for all); the others are reduced. mean and variance come from adapt(data) or the
-    arguments (numbers, or arrays broadcast to the kept axes from the right)."""
+    """Standardizes features: (x - mean) / max(sqrt(variance), 1e-7).
 
-    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+    With invert=True it undoes that: x * std + mean. The mean and variance come from
+    adapt(data) (kept as non-trainable weights mean, variance and count, saved with the
+    model) or from the arguments. Input shape: any, with known sizes along axis (arrays of
+    ints are computed as floats; a symbolic integer tensor is a TypeError). Output shape:
+    the input's.
+
+    Args:
+        axis: Int, tuple of ints or None, default -1: the axes that keep a mean and
+            variance per index (the others are reduced); None: one for all values.
+        mean: Number or array, default None: the mean, broadcast to the kept axes from the
+            right (then variance too, and no adapt()).
+        variance: Number or array of mean's shape, default None.
+        invert: bool, default False.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When axis is not an int, a tuple of ints or None; only one of mean and
+            variance is given, either holds a non-finite value, their shapes differ, or mean
+            has more axes than axis names; when called, before adapt() or without mean and
+            variance, or on inputs whose kept sizes differ from those it was built for.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.Normalization()
+        >>> layer.adapt(np.array([[0.0, 10.0], [2.0, 30.0]], "float32"))
+        >>> layer(np.array([[1.0, 20.0]], "float32"))
+        array([[0., 0.]], dtype=float32)
+        >>> nerve.layers.Normalization(mean=1.0, variance=4.0)(np.array([[5.0]], "float32"))
+        array([[2.]], dtype=float32)
+    """
+
+    def __init__(self, axis: Optional[Union[int, Sequence[int]]] = -1,
+                 mean: Optional[ArrayLike] = None, variance: Optional[ArrayLike] = None,
+                 invert: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = _axis_tuple(axis)
         if (mean is None) != (variance is None):
             raise ValueError(f"{self.name}: pass both mean and variance, or neither (and call "
                              f"adapt()); received mean={mean!r}, variance={variance!r}")
-        if mean is not None:
+        if mean is not None and variance is not None:  # both or neither, as checked above
             for value, what in ((mean, "mean"), (variance, "variance")):
                 _check_finite_numbers(self, value, what)
             if np.shape(mean) != np.shape(variance):
@@ -77,9 +109,13 @@ class Normalization(Layer):
                                  f"{len(self.axis)} axes {self.axis} it applies to")
         self.input_mean, self.input_variance = mean, variance
         self.invert = bool(invert)
-        self._built_shape = None
-        self._mean = self._variance = self._count = None  # the adapted weights
-        self._constants = None  # (mean, variance) broadcast, when given as arguments
+        self._built_shape: Any = None  # a tuple once built
+        # The adapted weights (Variables once built without mean and variance) ...
+        self._mean: Any = None
+        self._variance: Any = None
+        self._count: Any = None
+        # ... or (mean, variance) broadcast, when given as arguments.
+        self._constants: Optional[Tuple[np.ndarray, np.ndarray]] = None
 
     # -- shapes
     def _kept_axes(self, input_shape):
@@ -97,7 +133,7 @@ class Normalization(Layer):
         kept = self._kept_axes(input_shape)
         return tuple(d if i in kept else 1 for i, d in enumerate(input_shape))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         self._kept_axes(input_shape)
         return tuple(input_shape)
 
@@ -114,7 +150,7 @@ class Normalization(Layer):
                              f"{self._built_shape} (the sizes along axis {self.axis} fixed), "
                              f"received {tuple(shapes[0])}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_shape = tuple(input_shape)
         broadcast = self._broadcast_shape(input_shape)
         kept_shape = tuple(input_shape[a] for a in self._kept_axes(input_shape))
@@ -147,12 +183,35 @@ class Normalization(Layer):
 
     # -- the statistics
     @property
-    def mean(self):
-        """The mean, broadcastable against the inputs (None before build)."""
+    def mean(self) -> Optional[np.ndarray]:
+        """The mean, broadcastable against the inputs (None before build).
+
+        Returns:
+            An array of the inputs' rank, 1 along the reduced axes.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> layer = nerve.layers.Normalization()
+            >>> layer.adapt(np.array([[1.0, 2.0], [3.0, 6.0]]))
+            >>> layer.mean
+            array([[2., 4.]], dtype=float32)
+        """
         return self._statistics()[0] if self.built else None
 
     @property
-    def variance(self):
+    def variance(self) -> Optional[np.ndarray]:
+        """The variance, broadcastable against the inputs (None before build).
+
+        Returns:
+            An array of the inputs' rank, 1 along the reduced axes.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> layer = nerve.layers.Normalization(mean=[0.0, 1.0], variance=[1.0, 4.0])
+            >>> layer.build((None, 2))
+            >>> layer.variance
+            array([[1., 4.]], dtype=float32)
+        """
         return self._statistics()[1] if self.built else None
 
     def _statistics(self):
@@ -170,9 +229,28 @@ class Normalization(Layer):
         return bool(self._count.value > 0 or np.any(self._mean.value != 0)
                     or np.any(self._variance.value != 1))
 
-    def adapt(self, data):
-        """Learn the mean and variance of `data` (a NumPy array, or batches: a PyDataset, a
-        list or a generator of arrays or (x, y) tuples) over every axis but `axis`."""
+    def adapt(self, data: Any) -> None:
+        """Learn the mean and (biased) variance of `data` over every axis but `axis`.
+
+        It builds the layer from the first batch if needed, and replaces what an earlier
+        adapt() learnt.
+
+        Args:
+            data: A NumPy array, or batches: a PyDataset, a list or a generator of arrays or
+                of (x, y[, sample_weight]) tuples (x is used).
+
+        Raises:
+            ValueError: When there are no batches or values, a batch's kept sizes differ
+                from the first's, or mean and variance were given as arguments.
+            TypeError: When data is none of those, or its values are not numbers.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> layer = nerve.layers.Normalization(axis=None)
+            >>> layer.adapt([np.array([[1.0], [3.0]]), np.array([[5.0], [7.0]])])
+            >>> layer.mean.tolist(), layer.variance.tolist()
+            ([[4.0]], [[5.0]])
+        """
         batches = iter(_batches(data))
         first = next(batches, None)
         if first is None:
@@ -210,7 +288,7 @@ class Normalization(Layer):
         self._count.assign(total)
 
     # -- config
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "invert": self.invert,
                 "mean": np.array(self.input_mean).tolist(),
                 "variance": np.array(self.input_variance).tolist()}
@@ -244,20 +322,38 @@ class Normalization(Layer):
 
 
 class Rescaling(Layer):
-    """y = x * scale + offset; scale and offset are numbers or per-channel lists (broadcast
-    against the last axis)."""
+    """y = x * scale + offset (as keras.layers.Rescaling, e.g. 1 / 255 for pixels).
 
-    def __init__(self, scale, offset=0.0, **kwargs):
+    Input shape: any that scale and offset broadcast against (arrays of ints are computed
+    as floats; a symbolic integer tensor is a TypeError). Output shape: the input's.
+
+    Args:
+        scale: Finite number, or list of them per channel (broadcast against the last axes).
+        offset: Finite number or list, default 0.0.
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When scale or offset is not a finite number or list of them; when
+            called, if they do not broadcast against the inputs.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> nerve.layers.Rescaling(1 / 255)(np.array([[0.0, 255.0]], "float32"))
+        array([[0., 1.]], dtype=float32)
+    """
+
+    def __init__(self, scale: ArrayLike, offset: ArrayLike = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for value, what in ((scale, "scale"), (offset, "offset")):
             _check_finite_numbers(self, value, what)
-        self.scale = np.asarray(scale).tolist() if np.ndim(scale) else float(scale)
-        self.offset = np.asarray(offset).tolist() if np.ndim(offset) else float(offset)
+        self.scale = np.asarray(scale).tolist() if np.ndim(scale) else float(np.asarray(scale))
+        self.offset = (np.asarray(offset).tolist() if np.ndim(offset)
+                       else float(np.asarray(offset)))
 
     def _constants(self):
         return (np.asarray(self.scale, self.dtype), np.asarray(self.offset, self.dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         input_shape = tuple(input_shape)
         known = tuple(1 if d is None else d for d in input_shape)
         try:
@@ -269,7 +365,7 @@ class Rescaling(Layer):
                              f"not broadcast against inputs of shape {input_shape}")
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
     def _forward(self, lowering, x, training):

@@ -6,10 +6,11 @@ middle (its gradient is that middle); UpSampling2D repeats every pixel size[0] x
 through a broadcast copy into a 6-D view of its output (its gradient sums each block).
 """
 import numbers
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from .layer import Layer
+from .layer import Layer, Shape, ShapeLike
 from .spatial import data_format_arg, int_tuple, require_rank, spatial_axes
 
 __all__ = ["ZeroPadding2D", "UpSampling2D"]
@@ -34,15 +35,35 @@ def _padding_pairs(value, layer):
 
 
 class ZeroPadding2D(Layer):
-    """Adds rows and columns of zeros around each image: padding is an int (all sides), a
-    pair (symmetric height, symmetric width) or ((top, bottom), (left, right))."""
+    """Adds rows and columns of zeros around each image.
 
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+    Input shape: (batch, rows, cols, channels), or (batch, channels, rows, cols) with
+    channels_first. Output shape: the same with rows + top + bottom and cols + left + right.
+
+    Args:
+        padding: Int (all sides), pair of ints (symmetric rows, symmetric cols) or
+            ((top, bottom), (left, right)) of ints >= 0, default (1, 1).
+        data_format: "channels_last" or "channels_first", default None (channels_last).
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When padding is none of those or data_format not one of those; when
+            called, on inputs not 4-D.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> layer = nerve.layers.ZeroPadding2D(((1, 0), (2, 2)))
+        >>> layer(np.ones((1, 2, 2, 3), "float32")).shape
+        (1, 3, 6, 3)
+    """
+
+    def __init__(self, padding: Union[int, Sequence[Any]] = (1, 1),
+                 data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = data_format_arg(data_format, self.name)
         self.padding = _padding_pairs(padding, self.name)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         require_rank(self, input_shape, 2, self.data_format)
         shape = list(input_shape)
         for axis, (before, after) in zip(spatial_axes(2, self.data_format), self.padding):
@@ -50,7 +71,7 @@ class ZeroPadding2D(Layer):
                 shape[axis] += before + after
         return tuple(shape)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
     def _inside(self, shape):
@@ -73,10 +94,32 @@ class ZeroPadding2D(Layer):
 
 
 class UpSampling2D(Layer):
-    """Repeats each row size[0] times and each column size[1] times (interpolation
-    "nearest", Keras's default)."""
+    """Enlarges images by repeating each row size[0] times and each column size[1] times.
 
-    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+    Input shape: (batch, rows, cols, channels), or (batch, channels, rows, cols) with
+    channels_first. Output shape: the same with rows * size[0] and cols * size[1].
+
+    Args:
+        size: Int or pair of ints >= 1, default (2, 2).
+        data_format: "channels_last" or "channels_first", default None (channels_last).
+        interpolation: Default "nearest", the only one nerve implements (case-insensitive).
+        **kwargs: The base Layer's arguments (name, trainable, dtype, input_shape).
+
+    Raises:
+        ValueError: When size is not such an int or pair, data_format not one of those,
+            or interpolation not "nearest" (Keras's others are named as unsupported); when
+            called, on inputs not 4-D.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> x = np.array([[[[1.0], [2.0]]]], "float32")
+        >>> nerve.layers.UpSampling2D((1, 2))(x)[0, :, :, 0]
+        array([[1., 1., 2., 2.]], dtype=float32)
+    """
+
+    def __init__(self, size: Union[int, Sequence[int]] = (2, 2),
+                 data_format: Optional[str] = None, interpolation: str = "nearest",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = data_format_arg(data_format, self.name)
         self.size = int_tuple(size, 2, "size", self.name)
@@ -89,7 +132,7 @@ class UpSampling2D(Layer):
                              f"only 'nearest' is")
         self.interpolation = name
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         require_rank(self, input_shape, 2, self.data_format)
         shape = list(input_shape)
         for axis, factor in zip(spatial_axes(2, self.data_format), self.size):
@@ -97,7 +140,7 @@ class UpSampling2D(Layer):
                 shape[axis] *= factor
         return tuple(shape)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
 
