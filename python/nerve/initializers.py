@@ -290,7 +290,8 @@ def _variance_scaling(name: str, scale: float, mode: str,
             super().__init__(scale, mode, distribution, seed)
 
     Preset.__name__ = Preset.__qualname__ = name
-    Preset.__doc__ = f"""VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r}).
+    summary = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
+    Preset.__doc__ = f"""{summary}
 
     Args:
         seed: Int >= 0 or None, default None: a seeded initializer returns the same values

@@ -193,7 +193,8 @@ class Loss(utils.Configurable):
     Args:
         name: Str or None, default None (the class name in snake case).
         reduction: Str, default "sum_over_batch_size", the only reduction nerve supports.
-        dtype: None (the inputs' dtype), "float32" or "float64", default None.
+        dtype: None, "float32" or "float64", default None: checked and kept for Keras code;
+            the loss is computed in y_pred's dtype.
 
     Raises:
         ValueError: When `reduction` is not "sum_over_batch_size", or `dtype` is not a float
@@ -290,7 +291,7 @@ class Loss(utils.Configurable):
         Example:
             >>> import numpy as np, nerve
             >>> loss = nerve.losses.MeanSquaredError()
-            >>> float(loss(np.array([[0.0], [0.0]]), np.array([[1.0], [3.0]]), sample_weight=[1, 0]))
+            >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [3.0]]), sample_weight=[1, 0]))
             0.5
         """
         if self.kind is None or is_symbolic([y_true, y_pred]):
@@ -532,7 +533,7 @@ class MeanSquaredError(_BuiltinLoss):
     Args:
         name: Str or None, default None ("mean_squared_error").
         reduction: Str, default "sum_over_batch_size" (the only one supported).
-        dtype: None, "float32" or "float64", default None.
+        dtype: None, "float32" or "float64", default None (kept; computed in y_pred's).
 
     Raises:
         ValueError: As Loss.
@@ -552,7 +553,7 @@ class MeanAbsoluteError(_BuiltinLoss):
     Args:
         name: Str or None, default None ("mean_absolute_error").
         reduction: Str, default "sum_over_batch_size" (the only one supported).
-        dtype: None, "float32" or "float64", default None.
+        dtype: None, "float32" or "float64", default None (kept; computed in y_pred's).
 
     Raises:
         ValueError: As Loss.

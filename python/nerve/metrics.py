@@ -69,7 +69,8 @@ class Metric(utils.Configurable):
         self.dtype = utils.standardize_dtype(dtype or utils.floatx())
         self._variables: List[Variable] = []
 
-    def add_weight(self, shape: Shape = (), initializer: Any = "zeros", dtype: Optional[DTypeLike] = None,
+    def add_weight(self, shape: Shape = (), initializer: Any = "zeros",
+                   dtype: Optional[DTypeLike] = None,
                    name: Optional[str] = None) -> Variable:
         """A state Variable of the metric, reset to zeros by reset_state().
 
@@ -237,7 +238,8 @@ class MeanMetricWrapper(_MeanMetric):
         ('within_one', 0.5)
     """
 
-    def __init__(self, fn: Callable[..., Any], name: Optional[str] = None, dtype: Optional[DTypeLike] = None,
+    def __init__(self, fn: Callable[..., Any], name: Optional[str] = None,
+                 dtype: Optional[DTypeLike] = None,
                  **kwargs: Any) -> None:
         if not callable(fn):
             raise TypeError(f"fn: expected a function, received {type(fn).__name__}")

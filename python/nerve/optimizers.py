@@ -163,7 +163,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     Example:
         >>> import nerve
-        >>> schedule = nerve.optimizers.schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
+        >>> schedules = nerve.optimizers.schedules
+        >>> schedule = schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
         >>> schedule(10), schedule(11), schedule(25)
         (0.1, 0.01, 0.001)
     """
