@@ -27,8 +27,26 @@ __version__: str = _core.__version__
 
 
 def set_num_threads(n: int) -> None:
-    """Use up to `n` threads in nerve's kernels (capped at the CPUs this process may use).
-    Also sets OpenMP's count on this thread, which threadpoolctl reports."""
+    """Use up to `n` threads in nerve's kernels.
+
+    The count is capped at the CPUs this process may use. It also sets OpenMP's count on the
+    calling thread, which threadpoolctl reports.
+
+    Args:
+        n: Int >= 1, the number of threads.
+
+    Raises:
+        TypeError: When `n` is not an int.
+        ValueError: When `n` is less than 1.
+
+    Example:
+        >>> import nerve
+        >>> before = nerve.get_num_threads()
+        >>> nerve.set_num_threads(1)
+        >>> nerve.get_num_threads()
+        1
+        >>> nerve.set_num_threads(before)
+    """
     try:
         n = _operator.index(n)
     except TypeError:
@@ -37,14 +55,36 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads nerve's kernels use on this thread: the count set (OMP_NUM_THREADS or the CPU
-    count by default), lowered inside threadpoolctl.threadpool_limits, 1 where the system
-    does not let the process start threads (a RuntimeWarning says so)."""
+    """The number of threads nerve's kernels use on the calling thread.
+
+    This is the count set by set_num_threads (by default OMP_NUM_THREADS or the CPU count),
+    lowered inside threadpoolctl.threadpool_limits; it is 1 where the system does not let the
+    process start threads (a RuntimeWarning says so).
+
+    Returns:
+        An int >= 1.
+
+    Example:
+        >>> import nerve
+        >>> nerve.get_num_threads() >= 1
+        True
+    """
     return _core.get_num_threads()
 
 
 def build_info() -> _Dict[str, _Any]:
-    """Version, compiler, OpenMP, instruction sets compiled/supported/selected, threads."""
+    """How this copy of nerve was built, and what it runs on.
+
+    Returns:
+        A new dict: the version, the compiler, OpenMP, the instruction sets compiled, supported
+        and selected, the thread count, and "backend" (the active backend's name).
+
+    Example:
+        >>> import nerve
+        >>> info = nerve.build_info()
+        >>> info["backend"] in ("cpp", "numpy")
+        True
+    """
     info = dict(_core.build_info())
     info["backend"] = backend_name()
     return info

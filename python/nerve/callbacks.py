@@ -16,6 +16,10 @@ import numpy as np
 from . import distributed
 from ._progress import ProgressBar, print_message
 
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
+           "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",
+           "TerminateOnNaN", "LambdaCallback"]
+
 _EPOCH_HOOKS = ("on_epoch_begin", "on_epoch_end")
 _RUN_HOOKS = ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
               "on_predict_begin", "on_predict_end")
@@ -31,8 +35,28 @@ _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fbeta", "iou", 
 
 
 class Callback:
-    """Base class: override the hooks you need. `self.model` and `self.params`
-    ({"verbose", "epochs", "steps"}) are set before training starts."""
+    """Base class of callbacks (keras.callbacks.Callback): override the hooks you need.
+
+    fit, evaluate and predict call the hooks as they run; `self.model` (the model) and
+    `self.params` ({"verbose", "epochs", "steps"}) are set before training starts. A callback
+    stops training by setting `self.model.stop_training = True`. Hooks that are not overridden
+    cost nothing per batch.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> class CountBatches(nerve.callbacks.Callback):
+        ...     def on_train_begin(self, logs=None):
+        ...         self.batches = 0
+        ...     def on_train_batch_end(self, batch, logs=None):
+        ...         self.batches += 1
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> counter = CountBatches()
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), batch_size=2, epochs=2, verbose=0,
+        ...               callbacks=[counter])
+        >>> counter.batches
+        4
+    """
 
     # Batch logs may arrive as a zero-argument callable that computes the dict. Callbacks that
     # set this accept it as is (and call it only when they need the values); the others get a dict.
@@ -43,57 +67,269 @@ class Callback:
         self.params: Dict[str, Any] = {}
 
     def set_model(self, model: Any) -> None:
+        """Set `self.model` (fit, evaluate and predict call this before the first hook).
+
+        Args:
+            model: The model the hooks run for.
+
+        Example:
+            >>> import nerve
+            >>> callback = nerve.callbacks.Callback()
+            >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+            >>> callback.set_model(model)
+            >>> callback.model is model
+            True
+        """
         self.model = model
 
     def set_params(self, params: Dict[str, Any]) -> None:
+        """Set `self.params`, the run's settings.
+
+        Args:
+            params: Dict with "verbose", "epochs" and "steps" (batches per epoch, or None).
+
+        Example:
+            >>> import nerve
+            >>> callback = nerve.callbacks.Callback()
+            >>> callback.set_params({"verbose": 0, "epochs": 3, "steps": 10})
+            >>> callback.params["epochs"]
+            3
+        """
         self.params = params
 
     def on_train_begin(self, logs: Logs = None) -> None:
+        """Called once when fit starts.
+
+        Args:
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_train_begin=print)
+            >>> show.on_train_begin({})
+            {}
+        """
         pass
 
     def on_train_end(self, logs: Logs = None) -> None:
+        """Called once when fit ends (also after an early stop).
+
+        Args:
+            logs: Dict or None, default None: the last epoch's logs.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_train_end=print)
+            >>> show.on_train_end({})
+            {}
+        """
         pass
 
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
+        """Called at the start of each epoch of fit.
+
+        Args:
+            epoch: Int, the epoch's index (from 0).
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_epoch_begin=print)
+            >>> show.on_epoch_begin(0, {})
+            0 {}
+        """
         pass
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        """Called at the end of each epoch of fit, after validation.
+
+        Args:
+            epoch: Int, the epoch's index (from 0).
+            logs: Dict or None, default None: the epoch's metrics by name ("loss", "val_loss", ...);
+                a callback may add entries.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_epoch_end=print)
+            >>> show.on_epoch_end(0, {})
+            0 {}
+        """
         pass
 
     def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        """Called before each training batch; by default it calls on_batch_begin.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_train_batch_begin=print)
+            >>> show.on_train_batch_begin(0, {})
+            0 {}
+        """
         self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
+        """Called after each training batch; by default it calls on_batch_end.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: the epoch's running metrics ("loss", ...).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_train_batch_end=print)
+            >>> show.on_train_batch_end(0, {})
+            0 {}
+        """
         self.on_batch_end(batch, logs)
 
     def on_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        """The Keras 1/2 name of on_train_batch_begin, which calls it.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_batch_begin=print)
+            >>> show.on_train_batch_begin(0, {})
+            0 {}
+        """
         pass
 
     def on_batch_end(self, batch: int, logs: Logs = None) -> None:
+        """The Keras 1/2 name of on_train_batch_end, which calls it.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: the epoch's running metrics ("loss", ...).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_batch_end=print)
+            >>> show.on_train_batch_end(0, {})
+            0 {}
+        """
         pass
 
     def on_test_begin(self, logs: Logs = None) -> None:
+        """Called when evaluate starts (and when fit validates).
+
+        Args:
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_test_begin=print)
+            >>> show.on_test_begin({})
+            {}
+        """
         pass
 
     def on_test_end(self, logs: Logs = None) -> None:
+        """Called when evaluate ends (and after fit's validation).
+
+        Args:
+            logs: Dict or None, default None: the metrics computed.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_test_end=print)
+            >>> show.on_test_end({})
+            {}
+        """
         pass
 
     def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        """Called before each batch of evaluate (and of fit's validation).
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_test_batch_begin=print)
+            >>> show.on_test_batch_begin(0, {})
+            0 {}
+        """
         pass
 
     def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
+        """Called after each batch of evaluate (and of fit's validation).
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: the running metrics.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_test_batch_end=print)
+            >>> show.on_test_batch_end(0, {})
+            0 {}
+        """
         pass
 
     def on_predict_begin(self, logs: Logs = None) -> None:
+        """Called when predict starts.
+
+        Args:
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_predict_begin=print)
+            >>> show.on_predict_begin({})
+            {}
+        """
         pass
 
     def on_predict_end(self, logs: Logs = None) -> None:
+        """Called when predict ends.
+
+        Args:
+            logs: Dict or None, default None: None or {}.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_predict_end=print)
+            >>> show.on_predict_end({})
+            {}
+        """
         pass
 
     def on_predict_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        """Called before each batch of predict.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: nothing yet (None or {}).
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_predict_batch_begin=print)
+            >>> show.on_predict_batch_begin(0, {})
+            0 {}
+        """
         pass
 
     def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
+        """Called after each batch of predict.
+
+        Args:
+            batch: Int, the batch's index (from 0).
+            logs: Dict or None, default None: the batch's outputs.
+
+        Example:
+            >>> import nerve
+            >>> show = nerve.callbacks.LambdaCallback(on_predict_batch_end=print)
+            >>> show.on_predict_batch_end(0, {})
+            0 {}
+        """
         pass
 
 
@@ -154,10 +390,30 @@ def _callback_list(callbacks):
 
 
 class CallbackList(Callback):
-    """Runs a list of callbacks as one; `fit`/`evaluate`/`predict` create it.
+    """Runs a list of callbacks as one; fit, evaluate and predict create it.
 
-    add_history / add_progbar add a History / ProgbarLogger unless the list holds one already;
-    `.history` is the History callback.
+    Each hook runs the callbacks' hooks in order. add_history and add_progbar append a
+    History and a ProgbarLogger unless the list holds one already; `.history` is the History
+    callback (or None).
+
+    Args:
+        callbacks: A Callback, an iterable of Callbacks, or None (default).
+        model: The model, default None.
+        add_history: Bool, default False.
+        add_progbar: Bool, default False.
+        verbose: Int, default 1 (in `params`).
+        epochs: Int, default 1 (in `params`).
+        steps: Int or None, default None (in `params`).
+
+    Raises:
+        TypeError: When `callbacks` is not a Callback or an iterable of them (a str or a dict
+            is refused too).
+
+    Example:
+        >>> import nerve
+        >>> callbacks = nerve.callbacks.CallbackList([nerve.callbacks.History()], add_progbar=True)
+        >>> [type(cb).__name__ for cb in callbacks.callbacks]
+        ['History', 'ProgbarLogger']
     """
 
     def __init__(self, callbacks: Optional[Iterable[Callback]] = None, *, model: Any = None,
@@ -221,8 +477,18 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """Records the epoch logs: `history[name]` is a list with one value per epoch.
-    `model.fit` returns it (and sets `model.history`)."""
+    """Records the epoch logs; model.fit returns it (and sets model.history).
+
+    `history[name]` is a list with one value per epoch, `epoch` the epochs' indices.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0)
+        >>> history.epoch, list(history.history), len(history.history["loss"])
+        ([0, 1], ['loss'], 2)
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -240,7 +506,17 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints the progress bar (added by fit/evaluate/predict when verbose != 0)."""
+    """Prints the progress bar; fit, evaluate and predict add it when verbose != 0.
+
+    verbose=1 draws a bar per epoch, verbose=2 prints one line per epoch. Inside fit the
+    validation runs silently.
+
+    Example:
+        >>> import nerve
+        >>> callbacks = nerve.callbacks.CallbackList(add_progbar=True, verbose=2, epochs=3)
+        >>> callbacks.callbacks[0].verbose, callbacks.callbacks[0].epochs
+        (2, 3)
+    """
 
     _accepts_lazy_logs = True
 
@@ -353,8 +629,38 @@ class EarlyStopping(Callback):
     """Stops training when `monitor` has not improved by `min_delta` for `patience` epochs.
 
     restore_best_weights=True puts back the weights of the best epoch when training ends (also
-    when it ran all its epochs, as in Keras 3). `baseline`: keep waiting unless the best value
-    beats it. `start_from_epoch`: epochs of warm-up that are not monitored.
+    when it ran all its epochs, as in Keras 3). A missing `monitor` in the logs gives a
+    warning and is skipped.
+
+    Args:
+        monitor: Str, default "val_loss": the logs' key watched.
+        min_delta: Finite number, default 0: the smallest change counted as an improvement
+            (its absolute value is used).
+        patience: Number (not NaN; inf waits forever), default 0: epochs without improvement
+            before stopping.
+        verbose: Int, default 0: 1 prints when it stops and restores.
+        mode: "auto", "min" or "max", default "auto": "auto" infers the direction from the
+            name (accuracy, auc, precision, recall... improve upwards); another value warns
+            and falls back to "auto".
+        baseline: Finite number or None, default None: keep waiting unless the best value
+            beats it.
+        restore_best_weights: Bool, default False.
+        start_from_epoch: Number (not NaN), default 0: epochs of warm-up that are not
+            monitored.
+
+    Raises:
+        ValueError: When min_delta or baseline is not a finite number, or patience or
+            start_from_epoch is not a number (or NaN).
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> stop = nerve.callbacks.EarlyStopping(monitor="loss", min_delta=10.0)
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=10, verbose=0,
+        ...                     callbacks=[stop])
+        >>> len(history.epoch), stop.stopped_epoch
+        (2, 1)
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
@@ -413,9 +719,36 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Saves the model (or only its weights) after every epoch, or every `save_freq` batches.
 
-    `filepath` may hold fields filled from the epoch and the logs, e.g.
-    "ckpt/{epoch:02d}-{val_loss:.2f}.nerve" (a name ending in .keras gets Keras 3's format,
-    without the optimizer state). save_best_only=True saves only when `monitor` improves.
+    `filepath` may hold fields filled from the epoch (from 1), the batch (with save_freq=N)
+    and the logs, e.g. "ckpt/{epoch:02d}-{val_loss:.2f}.nerve"; its directory is created. A
+    name ending in .keras gets Keras 3's format, without the optimizer state. In a
+    nerve.distributed run only rank 0 saves.
+
+    Args:
+        filepath: Str or path-like, the file name (a format string).
+        monitor: Str, default "val_loss": the logs' key save_best_only compares.
+        verbose: Int, default 0: 1 prints each save.
+        save_best_only: Bool, default False: save only when `monitor` improves (always when
+            the logs lack it, as Keras).
+        save_weights_only: Bool, default False: model.save_weights instead of model.save.
+        mode: "auto", "min" or "max", default "auto" (as EarlyStopping).
+        save_freq: "epoch" or a positive int (batches), default "epoch".
+        initial_value_threshold: Float or None, default None: the value to beat first.
+
+    Raises:
+        ValueError: When save_freq is neither "epoch" nor a positive int.
+        KeyError: (during fit) When filepath names a field the logs do not have.
+
+    Example:
+        >>> import os, tempfile, numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as directory:
+        ...     path = os.path.join(directory, "model-{epoch}.nerve")
+        ...     _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...                   callbacks=[nerve.callbacks.ModelCheckpoint(path)])
+        ...     sorted(os.listdir(directory))
+        ['model-1.nerve', 'model-2.nerve']
     """
 
     _accepts_lazy_logs = True  # with save_freq=N, it needs the logs only every N batches
@@ -500,8 +833,28 @@ def _learning_rate(model):
 
 
 class LearningRateScheduler(Callback):
-    """Sets the learning rate at the start of each epoch to `schedule(epoch, lr)` (or
-    `schedule(epoch)`), where `epoch` counts from 0 and `lr` is the current rate."""
+    """Sets the learning rate at the start of each epoch to schedule(epoch, lr).
+
+    `epoch` counts from 0 and `lr` is the current rate; a schedule taking one positional
+    argument is called as schedule(epoch). The epoch's logs get "learning_rate".
+
+    Args:
+        schedule: Callable (epoch, lr) -> float, or epoch -> float.
+        verbose: Int, default 0: 1 prints each change.
+
+    Raises:
+        ValueError: (during fit) When the schedule returns something other than a number.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> scheduler = nerve.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...                     callbacks=[scheduler])
+        >>> history.history["learning_rate"]
+        [0.1, 0.05]
+    """
 
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
@@ -540,8 +893,37 @@ def _positional_arity(function):
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiplies the learning rate by `factor` when `monitor` has not improved by `min_delta`
-    for `patience` epochs, then waits `cooldown` epochs; never goes below `min_lr`."""
+    """Multiplies the learning rate by `factor` when `monitor` stops improving.
+
+    After `patience` epochs without an improvement of `min_delta`, the rate is multiplied by
+    `factor` (never below `min_lr`), then `cooldown` epochs pass before counting again. The
+    epoch's logs get "learning_rate".
+
+    Args:
+        monitor: Str, default "val_loss".
+        factor: Float < 1, default 0.1.
+        patience: Number (not NaN), default 10.
+        verbose: Int, default 0: 1 prints each reduction.
+        mode: "auto", "min" or "max", default "auto" (as EarlyStopping).
+        min_delta: Finite number, default 1e-4.
+        cooldown: Number (not NaN), default 0.
+        min_lr: Finite number, default 0.0.
+
+    Raises:
+        ValueError: When factor >= 1 (or NaN), min_delta or min_lr is not a finite number, or
+            patience or cooldown is not a number (or NaN).
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer=nerve.optimizers.SGD(0.01), loss="mse")
+        >>> reduce = nerve.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=1,
+        ...                                            min_delta=10.0)
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...               callbacks=[reduce])
+        >>> model.optimizer.learning_rate
+        0.005
+    """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
@@ -593,7 +975,28 @@ class ReduceLROnPlateau(Callback):
 
 
 class CSVLogger(Callback):
-    """Writes one row per epoch to a CSV file: `epoch` (from 0), then the logs' keys, sorted."""
+    """Writes one row per epoch to a CSV file: "epoch" (from 0), then the logs' keys, sorted.
+
+    The file is opened when training begins (in a nerve.distributed run, by rank 0 only) and
+    closed when it ends; each row is flushed as written.
+
+    Args:
+        filename: Str or path-like.
+        separator: Str, default ",".
+        append: Bool, default False: add to an existing file (without repeating its header).
+
+    Example:
+        >>> import os, tempfile, numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as directory:
+        ...     path = os.path.join(directory, "log.csv")
+        ...     _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+        ...                   callbacks=[nerve.callbacks.CSVLogger(path)])
+        ...     with open(path) as file:
+        ...         [line.split(",")[0] for line in file.read().splitlines()]
+        ['epoch', '0', '1']
+    """
 
     def __init__(self, filename: Union[str, os.PathLike], separator: str = ",",
                  append: bool = False) -> None:
@@ -632,8 +1035,24 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stops training as soon as a batch's loss is NaN or infinite (or raises, with
-    raise_error=True)."""
+    """Stops training as soon as a batch's loss is NaN or infinite.
+
+    It prints which batch, and stops at the end of that epoch; with raise_error=True it
+    raises instead.
+
+    Args:
+        raise_error: Bool, default False: raise RuntimeError rather than stop.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.full((4, 2), 1e30), np.ones((4, 1)), epochs=3, verbose=0,
+        ...                     callbacks=[nerve.callbacks.TerminateOnNaN()])
+        Epoch 1, batch 0: invalid loss (inf), terminating training
+        >>> history.epoch
+        [0]
+    """
 
     def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
@@ -656,10 +1075,32 @@ class TerminateOnNaN(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g.
-    LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"])).
+    """A callback from plain functions.
+
     Epoch and batch hooks take (index, logs); the others take (logs). Any hook name of
-    Callback may be given as a keyword."""
+    Callback may be given as a keyword.
+
+    Args:
+        on_epoch_begin: Callable or None, default None.
+        on_epoch_end: Callable or None, default None.
+        on_train_begin: Callable or None, default None.
+        on_train_end: Callable or None, default None.
+        on_train_batch_begin: Callable or None, default None.
+        on_train_batch_end: Callable or None, default None.
+        **kwargs: Other hooks by name (on_test_begin, on_predict_batch_end, ...).
+
+    Raises:
+        TypeError: When a keyword is not a hook's name.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input((2,)), nerve.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> show = nerve.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch))
+        >>> _ = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[show])
+        0
+        1
+    """
 
     def __init__(self, on_epoch_begin: Optional[Callable[..., Any]] = None,
                  on_epoch_end: Optional[Callable[..., Any]] = None,

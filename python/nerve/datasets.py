@@ -12,6 +12,8 @@ import numpy as np
 
 from ._typing import DTypeLike
 
+__all__ = ["load_mnist", "load_csv"]
+
 _Split = Tuple[np.ndarray, np.ndarray]
 
 _KERAS_MNIST = os.path.join("~", ".keras", "datasets", "mnist.npz")
@@ -23,11 +25,34 @@ _IDX_UBYTE = 0x08
 
 
 def load_mnist(path: Optional[Union[str, os.PathLike]] = None) -> Tuple[_Split, _Split]:
-    """MNIST as `((x_train, y_train), (x_test, y_test))`, uint8 like keras.datasets.mnist:
-    images (n, 28, 28) with pixels 0-255, labels (n,) in 0-9.
+    """MNIST as ((x_train, y_train), (x_test, y_test)), uint8 like keras.datasets.mnist.
 
-    `path`: Keras's mnist.npz, or a directory with the four original IDX files (optionally
-    gzipped). By default, the file Keras downloads to ~/.keras/datasets/mnist.npz.
+    Images are (n, 28, 28) with pixels 0-255, labels (n,) in 0-9. nerve never downloads
+    anything: the data must be on disk.
+
+    Args:
+        path: Str, path-like or None, default None: Keras's mnist.npz, or a directory with the
+            four original IDX files (train-images-idx3-ubyte, ..., optionally gzipped). None
+            reads the file Keras downloads to ~/.keras/datasets/mnist.npz.
+
+    Returns:
+        ((x_train, y_train), (x_test, y_test)), new uint8 arrays.
+
+    Raises:
+        FileNotFoundError: When the file, or one of the four IDX files, does not exist.
+        ValueError: When a file is not a readable MNIST file (not an .npz, missing arrays, a
+            wrong IDX header or size, images and labels that do not match, not uint8, or
+            labels above 9).
+
+    Example:
+        >>> import os, tempfile, numpy as np, nerve
+        >>> with tempfile.TemporaryDirectory() as directory:
+        ...     path = os.path.join(directory, "mnist.npz")
+        ...     np.savez(path, x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.uint8([3, 4]),
+        ...              x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.uint8([7]))
+        ...     (x_train, y_train), (x_test, y_test) = nerve.datasets.load_mnist(path)
+        >>> x_train.shape, y_test
+        ((2, 28, 28), array([7], dtype=uint8))
     """
     if path is None:
         path = os.path.expanduser(_KERAS_MNIST)
@@ -108,12 +133,40 @@ def _read_idx(path, ndim):
 def load_csv(path: Union[str, os.PathLike], label_column: Optional[int] = -1,
              delimiter: str = ",", skip_header: Union[str, bool, int] = "auto",
              dtype: DTypeLike = np.float32) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """A numeric table as `(X, y)`: the features and the `label_column` column, as `dtype`
-    (y too: cast it with `y.astype(int)` for class indices). label_column=None returns
-    `(X, None)`.
+    """A numeric table as (X, y): the features, and the `label_column` column.
 
-    skip_header: "auto" skips a first line that is not numeric (column names); True/False or
-    a number of lines force it.
+    Both are `dtype` (cast y with y.astype(int) for class indices).
+
+    Args:
+        path: Str or path-like, the CSV file (UTF-8).
+        label_column: Int or None, default -1 (the last column): the column returned as y;
+            None returns (table, None).
+        delimiter: Str, default ",".
+        skip_header: "auto", a bool or an int, default "auto": "auto" skips a first line that
+            is not numeric (column names); True/False or a number of lines force it.
+        dtype: The arrays' dtype, default np.float32.
+
+    Returns:
+        (X, y): new arrays, X of shape (rows, columns - 1) and y of shape (rows,); or
+        (table, None).
+
+    Raises:
+        FileNotFoundError: When the file does not exist.
+        ValueError: When the file is not a numeric table, has no data rows, or label_column is
+            out of range (or the table has a single column).
+
+    Example:
+        >>> import os, tempfile, nerve
+        >>> with tempfile.TemporaryDirectory() as directory:
+        ...     path = os.path.join(directory, "data.csv")
+        ...     with open(path, "w") as file:
+        ...         _ = file.write("a,b,label\\n1,2,0\\n3,4,1\\n")
+        ...     X, y = nerve.datasets.load_csv(path)
+        >>> X
+        array([[1., 2.],
+               [3., 4.]], dtype=float32)
+        >>> y
+        array([0., 1.], dtype=float32)
     """
     path = os.fspath(path)
     if skip_header == "auto":

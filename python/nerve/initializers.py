@@ -18,7 +18,39 @@ __all__ = ["Initializer", "Constant", "Zeros", "Ones", "RandomNormal", "RandomUn
 
 
 class Initializer(utils.Configurable):
-    def __call__(self, shape: Shape, dtype: DTypeLike = None) -> np.ndarray:
+    """Base class of weight initializers (keras.initializers.Initializer).
+
+    Calling one with a shape returns a new array. A subclass defines `_values(shape)`
+    returning the values (in any float dtype, cast by __call__); get_config returns the
+    arguments named in `_config_keys` and from_config calls the constructor.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> class Twos(nerve.initializers.Initializer):
+        ...     def _values(self, shape):
+        ...         return np.full(shape, 2.0)
+        >>> Twos()((2,))
+        array([2., 2.], dtype=float32)
+    """
+    def __call__(self, shape: Shape, dtype: Optional[DTypeLike] = None) -> np.ndarray:
+        """A new array of `shape` holding the initial values.
+
+        Args:
+            shape: Sequence of ints.
+            dtype: "float32", "float64" or None, default None (nerve.utils.floatx()).
+
+        Returns:
+            A new NumPy array.
+
+        Raises:
+            ValueError: When `dtype` is not a float dtype.
+
+        Example:
+            >>> import nerve
+            >>> nerve.initializers.Zeros()((2, 2), "float64")
+            array([[0., 0.],
+                   [0., 0.]])
+        """
         dtype = utils.standardize_dtype(dtype or utils.floatx())
         return np.asarray(self._values(tuple(shape)), dtype=dtype).reshape(shape)
 
@@ -38,6 +70,19 @@ def _seed(seed, owner):
 
 
 class Constant(Initializer):
+    """Every value `value`.
+
+    Args:
+        value: Finite float, default 0.0.
+
+    Raises:
+        ValueError: When `value` is not a finite number.
+
+    Example:
+        >>> import nerve
+        >>> nerve.initializers.Constant(3.0)((2,))
+        array([3., 3.], dtype=float32)
+    """
     _config_keys = ("value",)
 
     def __init__(self, value: float = 0.0) -> None:
@@ -48,16 +93,48 @@ class Constant(Initializer):
 
 
 class Zeros(Initializer):
+    """Every value 0.
+
+    Example:
+        >>> import nerve
+        >>> nerve.initializers.Zeros()((2,))
+        array([0., 0.], dtype=float32)
+    """
     def _values(self, shape):
         return np.zeros(shape)
 
 
 class Ones(Initializer):
+    """Every value 1.
+
+    Example:
+        >>> import nerve
+        >>> nerve.initializers.Ones()((2,))
+        array([1., 1.], dtype=float32)
+    """
     def _values(self, shape):
         return np.ones(shape)
 
 
 class RandomNormal(Initializer):
+    """Samples of a normal distribution N(mean, stddev ** 2).
+
+    Args:
+        mean: Finite float, default 0.0.
+        stddev: Finite float, default 0.05.
+        seed: Int >= 0 or None, default None: a seeded initializer returns the same values on
+            every call; an unseeded one draws from nerve's generator.
+
+    Raises:
+        ValueError: When mean or stddev is not a finite number, or seed is not None or an
+            int >= 0.
+
+    Example:
+        >>> import nerve
+        >>> values = nerve.initializers.RandomNormal(stddev=1.0, seed=0)((2, 3))
+        >>> values.shape, values.dtype
+        ((2, 3), dtype('float32'))
+    """
     _config_keys = ("mean", "stddev", "seed")
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None) -> None:
@@ -68,6 +145,23 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Samples of a uniform distribution on [minval, maxval).
+
+    Args:
+        minval: Finite float, default -0.05.
+        maxval: Finite float, default 0.05.
+        seed: Int >= 0 or None, default None (nerve's generator).
+
+    Raises:
+        ValueError: When minval or maxval is not a finite number, or seed is not None or an
+            int >= 0.
+
+    Example:
+        >>> import nerve
+        >>> values = nerve.initializers.RandomUniform(0.0, 1.0, seed=0)((100,))
+        >>> bool(values.min() >= 0.0 and values.max() < 1.0)
+        True
+    """
     _config_keys = ("minval", "maxval", "seed")
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05,
@@ -98,6 +192,23 @@ def _truncated_normal(generator, stddev, shape):
 
 
 class TruncatedNormal(Initializer):
+    """Samples of N(mean, stddev ** 2), redrawn until all lie within 2 stddev of the mean.
+
+    Args:
+        mean: Finite float, default 0.0.
+        stddev: Finite float, default 0.05.
+        seed: Int >= 0 or None, default None (nerve's generator).
+
+    Raises:
+        ValueError: When mean or stddev is not a finite number, or seed is not None or an
+            int >= 0.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> values = nerve.initializers.TruncatedNormal(stddev=1.0, seed=0)((1000,))
+        >>> bool(np.abs(values).max() <= 2.0)
+        True
+    """
     _config_keys = ("mean", "stddev", "seed")
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None) -> None:
@@ -117,7 +228,28 @@ def _fans(shape):
 
 
 class VarianceScaling(Initializer):
-    """Samples with variance scale / fan (fan_in, fan_out or their average)."""
+    """Samples with variance scale / fan (keras.initializers.VarianceScaling).
+
+    The fan is the kernel's fan_in, fan_out or their average; for a kernel of more than two
+    axes both are multiplied by the receptive field (the product of the leading axes).
+
+    Args:
+        scale: Float > 0, default 1.0.
+        mode: "fan_in", "fan_out" or "fan_avg", default "fan_in".
+        distribution: "truncated_normal", "untruncated_normal" or "uniform", default
+            "truncated_normal".
+        seed: Int >= 0 or None, default None (nerve's generator).
+
+    Raises:
+        ValueError: When mode or distribution is not one of these, scale is not a finite
+            number > 0, or seed is not None or an int >= 0.
+
+    Example:
+        >>> import nerve
+        >>> init = nerve.initializers.VarianceScaling(2.0, "fan_in", "uniform", seed=0)
+        >>> bool(abs(init((50, 4))).max() <= (3 * 2.0 / 50) ** 0.5)
+        True
+    """
 
     _config_keys: Tuple[str, ...] = ("scale", "mode", "distribution", "seed")
     _MODES = ("fan_in", "fan_out", "fan_avg")
@@ -158,7 +290,21 @@ def _variance_scaling(name: str, scale: float, mode: str,
             super().__init__(scale, mode, distribution, seed)
 
     Preset.__name__ = Preset.__qualname__ = name
-    Preset.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
+    summary = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
+    Preset.__doc__ = f"""{summary}
+
+    Args:
+        seed: Int >= 0 or None, default None: a seeded initializer returns the same values
+            on every call; an unseeded one draws from nerve's generator.
+
+    Raises:
+        ValueError: When seed is not None or an int >= 0.
+
+    Example:
+        >>> import nerve
+        >>> nerve.initializers.{name}(seed=0)((2, 3)).shape
+        (2, 3)
+    """
     return Preset
 
 
@@ -184,7 +330,25 @@ serialize = utils.serialize
 
 
 def get(identifier: Union[str, Initializer, Dict[str, Any], type]) -> Initializer:
-    """An Initializer from a name ("glorot_uniform", "HeNormal"), instance, class or config."""
+    """An Initializer from an identifier, as Keras's initializers.get.
+
+    Args:
+        identifier: A name ("glorot_uniform", "HeNormal", "zeros", ...; made with its
+            defaults), an Initializer (returned as is), an Initializer subclass (instantiated)
+            or a {"class_name", "config"} dict (as serialize writes).
+
+    Returns:
+        An Initializer.
+
+    Raises:
+        ValueError: When the name is unknown or the dict lacks "class_name".
+        TypeError: When `identifier` is none of these.
+
+    Example:
+        >>> import nerve
+        >>> nerve.initializers.get("he_normal")
+        HeNormal(seed=None)
+    """
     return utils.lookup(identifier, _REGISTRY, "initializer", Initializer)
 
 
