@@ -280,3 +280,18 @@ def test_an_op_error_gives_a_lists_shape_not_its_values():
     with pytest.raises(ValueError) as error:
         ops.matmul(np.ones((1000, 3)).tolist(), np.ones((4, 2)))
     assert "a list of shape (1000, 3)" in str(error.value) and len(str(error.value)) < 400
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: nerve.regularizers.L1L2(l1="a"), "l1"),
+    (lambda: nerve.losses.BinaryCrossentropy(label_smoothing=None), "label_smoothing"),
+    (lambda: nerve.losses.CategoricalCrossentropy(label_smoothing="x"), "label_smoothing"),
+    (lambda: nerve.losses.Huber(None), "delta"),
+])
+def test_loss_and_penalty_numbers_are_named_when_refused(make, name):
+    with pytest.raises(ValueError, match=f"^{name}: expected a finite number"):
+        make()
+
+
+def test_an_l1l2_factor_of_none_is_zero_as_in_keras():
+    assert nerve.regularizers.L1L2(l1=None, l2=0.5).get_config() == {"l1": 0.0, "l2": 0.5}

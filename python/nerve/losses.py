@@ -421,8 +421,8 @@ class _SmoothedLoss(_ProbabilisticLoss):
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
                  name: Optional[str] = None) -> None:
         super().__init__(from_logits, name)
-        value = float(label_smoothing)
-        if not (np.isfinite(value) and 0 <= value <= 1):
+        value = utils.finite_number(label_smoothing, "label_smoothing")
+        if not 0 <= value <= 1:
             raise ValueError(f"label_smoothing: expected a number in [0, 1], received "
                              f"{label_smoothing!r}")
         self.label_smoothing = value
@@ -466,7 +466,7 @@ class BinaryCrossentropy(_SmoothedLoss):
 
     Raises:
         ValueError: When label_smoothing is outside [0, 1] or NaN.
-        TypeError: When label_smoothing is not a number.
+        ValueError: When label_smoothing is not a number.
 
     Example:
         >>> import numpy as np, nerve
@@ -493,7 +493,7 @@ class CategoricalCrossentropy(_SmoothedLoss):
 
     Raises:
         ValueError: When label_smoothing is outside [0, 1] or NaN.
-        TypeError: When label_smoothing is not a number.
+        ValueError: When label_smoothing is not a number.
 
     Example:
         >>> import numpy as np, nerve
@@ -576,7 +576,7 @@ class Huber(_BuiltinLoss):
 
     Raises:
         ValueError: When delta is not a finite number > 0.
-        TypeError: When delta is not a number.
+        ValueError: When delta is not a number.
 
     Example:
         >>> import numpy as np, nerve
@@ -589,8 +589,8 @@ class Huber(_BuiltinLoss):
 
     def __init__(self, delta: float = 1.0, name: str = "huber_loss") -> None:
         super().__init__(name)
-        delta = float(delta)
-        if not (np.isfinite(delta) and delta > 0):
+        delta = utils.finite_number(delta, "delta")
+        if not delta > 0:
             raise ValueError(f"delta: expected a finite number > 0, received {delta!r}")
         self.delta = delta
 

@@ -11,8 +11,8 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "seria
 
 
 def _factor(value, name):
-    value = float(value)
-    if not (np.isfinite(value) and value >= 0):
+    value = utils.finite_number(0.0 if value is None else value, name)  # None: 0, as Keras
+    if value < 0:
         raise ValueError(f"{name}: expected a finite number >= 0, received {value!r}")
     return value
 
@@ -36,12 +36,11 @@ class L1L2(Regularizer):
     """The penalty l1 * sum(|w|) + l2 * sum(w ** 2), added to the training loss.
 
     Args:
-        l1: Finite float >= 0, default 0.0.
-        l2: Finite float >= 0, default 0.0.
+        l1: Finite float >= 0, default 0.0 (None means 0.0, as in Keras).
+        l2: Finite float >= 0, default 0.0 (None means 0.0).
 
     Raises:
-        ValueError: When `l1` or `l2` is negative, NaN or infinite.
-        TypeError: When either is not a number (float() refuses it).
+        ValueError: When `l1` or `l2` is not a number, or is negative, NaN or infinite.
 
     Example:
         >>> import numpy as np, nerve
