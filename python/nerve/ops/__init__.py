@@ -16,6 +16,8 @@ nerve's array functions from before keep working: `dense(x, w, b, activation)` (
 kernel), `activation(name, x)`, `out=` on matmul, softmax and the activations (write in
 place), `step(x, threshold)`. Conversion rules of those: see nerve.ops.kernels.
 """
+from typing import Optional
+
 import numpy as np
 
 from .._typing import DTypeLike, Tensor, TensorLike
@@ -45,7 +47,7 @@ linear = kernels.linear
 gelu_tanh = kernels.gelu_tanh
 
 
-def convert_to_tensor(x: TensorLike, dtype: DTypeLike = None, sparse: None = None) -> Tensor:
+def convert_to_tensor(x: TensorLike, dtype: Optional[DTypeLike] = None, sparse: None = None) -> Tensor:
     """x as an array (a symbolic tensor stays symbolic, cast when `dtype` differs).
 
     Python floats (and lists of them) become floatx (float32) and Python ints int32, as in
@@ -127,5 +129,5 @@ def is_tensor(x: object) -> bool:
 
 
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
-    "np", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
+    "np", "Optional", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
     "reductions", "shaping"))

@@ -18,7 +18,7 @@ Conversion rules (documented, NumPy-like):
   that input is copied first, so the result is still right.
 - Results are NumPy arrays.
 """
-from typing import TYPE_CHECKING, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -31,7 +31,7 @@ __all__ = ["matmul", "dense", "activation", "softmax", *[
     name for name in ACTIVATIONS if name != "softmax"]]
 
 
-def _as_float_arrays(named):
+def _as_float_arrays(named: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], type]:
     """Convert named array-likes to one common float dtype (float32 only if all are)."""
     arrays = {}
     for name, value in named.items():

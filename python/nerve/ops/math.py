@@ -384,7 +384,7 @@ logical_not = _boolean("logical_not", np.logical_not, "not x, element by element
                        ("np.array([0, 1, 2])", "array([ True, False, False])"), "b", ("x",))
 
 
-def _dtype(dtype: DTypeLike) -> np.dtype:
+def _dtype(dtype: Optional[DTypeLike]) -> np.dtype:
     if dtype is None:
         return np.dtype(utils.floatx())
     try:

@@ -6,6 +6,7 @@ repeated indices accumulate.
 """
 import functools
 import operator
+import typing
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -385,7 +386,7 @@ def _one_hot(x, num_classes, axis, dtype):
 _ONE_HOT = Primitive("one_hot", _one_hot, None, roles="-")
 
 
-def one_hot(x: TensorLike, num_classes: int, axis: int = -1, dtype: DTypeLike = None) -> Tensor:
+def one_hot(x: TensorLike, num_classes: int, axis: int = -1, dtype: Optional[DTypeLike] = None) -> Tensor:
     """The one-hot encoding of integer labels: zeros with a one at each label.
 
     Labels outside [0, num_classes) give all zeros. No gradient flows through it.
@@ -455,19 +456,19 @@ def _like_doc(summary: str, example: str, result: str, filled: bool = False) -> 
 
 @documented(_creation_doc("A new array of zeros.", "zeros((2,))",
                           "array([0., 0.], dtype=float32)"))
-def zeros(shape: Shape, dtype: DTypeLike = None) -> Tensor:
+def zeros(shape: Shape, dtype: Optional[DTypeLike] = None) -> Tensor:
     return np.zeros(_static_shape(shape), _dtype(dtype))
 
 
 @documented(_creation_doc("A new array of ones.", 'ones(2, "int32")',
                           "array([1, 1], dtype=int32)"))
-def ones(shape: Shape, dtype: DTypeLike = None) -> Tensor:
+def ones(shape: Shape, dtype: Optional[DTypeLike] = None) -> Tensor:
     return np.ones(_static_shape(shape), _dtype(dtype))
 
 
 @documented(_creation_doc("A new array filled with `fill_value`.", "full((2,), 7)",
                           "array([7., 7.], dtype=float32)", filled=True))
-def full(shape: Shape, fill_value: TensorLike, dtype: DTypeLike = None) -> Tensor:
+def full(shape: Shape, fill_value: TensorLike, dtype: Optional[DTypeLike] = None) -> Tensor:
     return np.full(_static_shape(shape), fill_value, _dtype(dtype))
 
 
@@ -478,20 +479,20 @@ _FULL_LIKE = Primitive("full_like", lambda x, fill_value, dtype: np.full(
 @documented(_like_doc("An array of x's shape filled with `fill_value`.",
                       'full_like(np.zeros(3, "float32"), 2)',
                       "array([2., 2., 2.], dtype=float32)", filled=True))
-def full_like(x: TensorLike, fill_value: TensorLike, dtype: DTypeLike = None) -> Tensor:
+def full_like(x: TensorLike, fill_value: TensorLike, dtype: Optional[DTypeLike] = None) -> Tensor:
     return apply(_FULL_LIKE, [x], fill_value=fill_value,
                  dtype=None if dtype is None else _dtype(dtype).name)
 
 
 @documented(_like_doc("An array of zeros of x's shape.",
                       'zeros_like(np.array([1, 2]), "float32")', "array([0., 0.], dtype=float32)"))
-def zeros_like(x: TensorLike, dtype: DTypeLike = None) -> Tensor:
+def zeros_like(x: TensorLike, dtype: Optional[DTypeLike] = None) -> Tensor:
     return full_like(x, 0, dtype)
 
 
 @documented(_like_doc("An array of ones of x's shape.", "ones_like(np.array([1, 2]))",
                       "array([1, 1])"))
-def ones_like(x: TensorLike, dtype: DTypeLike = None) -> Tensor:
+def ones_like(x: TensorLike, dtype: Optional[DTypeLike] = None) -> Tensor:
     return full_like(x, 1, dtype)
 
 
@@ -582,7 +583,7 @@ def size(x: TensorLike) -> int:
     if None in dims:
         raise ValueError("ops.size: the batch size of a symbolic tensor is not known while "
                          "tracing")
-    return int(np.prod(dims))
+    return int(np.prod(typing.cast(Tuple[int, ...], dims)))
 
 
 def _getitem_grad(dys, args, ys, index):
