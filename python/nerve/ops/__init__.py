@@ -16,6 +16,8 @@ nerve's array functions from before keep working: `dense(x, w, b, activation)` (
 kernel), `activation(name, x)`, `out=` on matmul, softmax and the activations (write in
 place), `step(x, threshold)`. Conversion rules of those: see nerve.ops.kernels.
 """
+from typing import Optional
+
 import numpy as np
 
 from .._typing import DTypeLike, Tensor, TensorLike
@@ -45,8 +47,33 @@ linear = kernels.linear
 gelu_tanh = kernels.gelu_tanh
 
 
-def convert_to_tensor(x: TensorLike, dtype: DTypeLike = None, sparse: None = None) -> Tensor:
-    """An array of x (a symbolic tensor stays symbolic, cast when `dtype` differs)."""
+def convert_to_tensor(x: TensorLike, dtype: Optional[DTypeLike] = None, sparse: None = None) -> Tensor:
+    """x as an array (a symbolic tensor stays symbolic, cast when `dtype` differs).
+
+    Python floats (and lists of them) become floatx (float32) and Python ints int32, as in
+    Keras; NumPy arrays keep their dtype; a Variable gives its value.
+
+    Args:
+        x: Array-like, Variable or SymbolicTensor.
+        dtype: A NumPy dtype or its name, default None: as described above.
+        sparse: Default None; accepted for keras.ops compatibility (nerve has no sparse
+            tensors).
+
+    Returns:
+        A NumPy array (x itself when it is one of that dtype), or a SymbolicTensor.
+
+    Raises:
+        TypeError: When dtype is not a dtype.
+        ValueError: When x does not convert to dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> ops.convert_to_tensor([1.5, 2.0])
+        array([1.5, 2. ], dtype=float32)
+        >>> ops.convert_to_tensor([1, 2]).dtype
+        dtype('int32')
+    """
     if isinstance(x, SymbolicTensor):
         return x if dtype is None or np.dtype(x.dtype) == np.dtype(dtype) else cast(x, dtype)
     if isinstance(x, Variable):
@@ -60,7 +87,23 @@ def convert_to_tensor(x: TensorLike, dtype: DTypeLike = None, sparse: None = Non
 
 
 def convert_to_numpy(x: TensorLike) -> np.ndarray:
-    """x as a NumPy array; a symbolic tensor has no value and raises TypeError."""
+    """x as a NumPy array (a Variable gives its value).
+
+    Args:
+        x: Array-like or Variable.
+
+    Returns:
+        A NumPy array (x itself when it is one).
+
+    Raises:
+        TypeError: When x is a SymbolicTensor, which has no value while a model is traced.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> ops.convert_to_numpy([1, 2])
+        array([1, 2])
+    """
     if isinstance(x, SymbolicTensor):
         raise TypeError(f"convert_to_numpy: {x!r} is symbolic (it has no value while a model "
                         f"is traced); call the model on arrays")
@@ -68,9 +111,23 @@ def convert_to_numpy(x: TensorLike) -> np.ndarray:
 
 
 def is_tensor(x: object) -> bool:
+    """Whether x is a tensor of nerve's: a NumPy array or a SymbolicTensor.
+
+    Args:
+        x: Any object.
+
+    Returns:
+        True for np.ndarray and SymbolicTensor, else False (lists, scalars, Variables).
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> ops.is_tensor(np.zeros(2)), ops.is_tensor([0, 0])
+        (True, False)
+    """
     return isinstance(x, (np.ndarray, SymbolicTensor))
 
 
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
-    "np", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
+    "np", "Optional", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
     "reductions", "shaping"))

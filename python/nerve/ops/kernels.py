@@ -18,19 +18,20 @@ Conversion rules (documented, NumPy-like):
   that input is copied first, so the result is still right.
 - Results are NumPy arrays.
 """
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from .. import _core
 from .._typing import ArrayLike
+from ._doc import docstring, documented
 from ..reference.activations import ACTIVATIONS
 
 __all__ = ["matmul", "dense", "activation", "softmax", *[
     name for name in ACTIVATIONS if name != "softmax"]]
 
 
-def _as_float_arrays(named):
+def _as_float_arrays(named: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], type]:
     """Convert named array-likes to one common float dtype (float32 only if all are)."""
     arrays = {}
     for name, value in named.items():
@@ -114,7 +115,31 @@ def _matmul_in_place(a, b, out):
 
 
 def matmul(a: ArrayLike, b: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Matrix product of 2-D arrays, like ``np.matmul(a, b, out=out)``."""
+    """The matrix product of 2-D arrays on nerve's gemm kernel, like np.matmul(a, b, out=out).
+
+    Args:
+        a: 2-D array-like of real numbers, (m, k); a transposed view (x.T) is read in place.
+        b: 2-D array-like of real numbers, (k, n).
+        out: A NumPy array to write the result into, default None (see the module's
+            conversion rules: the result's dtype and shape, C-contiguous, aligned, writable).
+            It may overlap a or b (they are copied first).
+
+    Returns:
+        A NumPy array (m, n): float32 when a and b are float32, else float64; `out` when
+        given.
+
+    Raises:
+        TypeError: When an input is not real numbers, or out is not an ndarray of the result's
+            dtype.
+        ValueError: When a or b is not 2-D, b's rows differ from a's columns, or out has
+            another shape or is not C-contiguous, aligned and writable.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve.ops import kernels
+        >>> kernels.matmul([[1, 2]], [[3], [4]])
+        array([[11.]])
+    """
     c = _matmul_in_place(a, b, out)
     if c is not None:
         return c
@@ -133,7 +158,38 @@ def matmul(a: ArrayLike, b: ArrayLike, out: Optional[np.ndarray] = None) -> np.n
 
 def dense(x: ArrayLike, w: ArrayLike, b: Optional[ArrayLike] = None, activation: Optional[str] = None,
           out: Optional[np.ndarray] = None, alpha: Optional[float] = None) -> np.ndarray:
-    """``activation(x @ w + b)`` fused: x (batch, in), w (in, units) as in Keras, b (units,)."""
+    """activation(x @ w + b) in one fused kernel pass, as a Keras Dense layer computes it.
+
+    Args:
+        x: 2-D array-like of real numbers, (batch, in).
+        w: 2-D array-like of real numbers, (in, units), as Keras stores a Dense kernel.
+        b: Array-like (units,), default None: no bias.
+        activation: An activation's name (see nerve.reference.activations.ACTIVATIONS),
+            default None: linear.
+        out: A NumPy array to write the result into, default None (see the module's
+            conversion rules: the result's dtype and shape, C-contiguous, aligned, writable).
+        alpha: Float, default None: the activation's parameter (leaky_relu 0.2, elu 1.0,
+            step's threshold 0.0).
+
+    Returns:
+        A NumPy array (batch, units): float32 when every input is float32, else float64;
+        `out` when given.
+
+    Raises:
+        TypeError: When an input is not real numbers, or out is not an ndarray of the result's
+            dtype.
+            Also when activation is not a str or None.
+        ValueError: When x or w is not 2-D, the shapes do not match, activation is
+            unknown, or out has another shape or layout.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve.ops import kernels
+        >>> x, w = np.ones((2, 3), "float32"), np.ones((3, 2), "float32")
+        >>> kernels.dense(x, w, np.array([-4.0, 1.0], "float32"), "relu")
+        array([[0., 4.],
+               [0., 4.]], dtype=float32)
+    """
     named = {"x": x, "w": w} if b is None else {"x": x, "w": w, "b": b}
     arrays, dtype = _as_float_arrays(named)
     x, w = arrays["x"], arrays["w"]
@@ -173,10 +229,34 @@ def _resolve(name, alpha):
 
 def activation(name: Optional[str], x: ArrayLike, out: Optional[np.ndarray] = None,
                alpha: Optional[float] = None) -> np.ndarray:
-    """Apply activation `name` element-wise (softmax: over the last axis).
+    """The activation `name` applied element by element (softmax: over the last axis).
 
-    ``alpha`` is leaky_relu's slope (default 0.2), elu's alpha (1.0) or step's threshold
-    (0.0: step fires 1 where x >= threshold); the other activations take none.
+    Args:
+        name: An activation's name: linear, relu, leaky_relu, elu, selu, sigmoid,
+            hard_sigmoid, tanh, softplus, softsign, silu, swish, gelu (exact erf form),
+            gelu_tanh, exponential, softmax or step; None: linear.
+        x: Array-like of real numbers (softmax: at least 1-D).
+        out: A NumPy array to write the result into, default None (see the module's
+            conversion rules: the result's dtype and shape, C-contiguous, aligned, writable).
+            It may be x itself.
+        alpha: Float, default None: leaky_relu's slope (default 0.2), elu's alpha (1.0) or
+            step's threshold (0.0: step fires 1 where x >= threshold); others ignore it.
+
+    Returns:
+        A NumPy array of x's shape: float32 for float32 x, else float64; `out` when given.
+
+    Raises:
+        TypeError: When an input is not real numbers, or out is not an ndarray of the result's
+            dtype.
+            Also when name is not a str or None.
+        ValueError: When name is unknown, x is a scalar for softmax, or out has another
+            shape or layout.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve.ops import kernels
+        >>> kernels.activation("leaky_relu", np.array([-1.0, 2.0], "float32"), alpha=0.5)
+        array([-0.5,  2. ], dtype=float32)
     """
     name, alpha = _resolve(name, alpha)
     arrays, dtype = _as_float_arrays({"x": x})
@@ -195,7 +275,29 @@ def activation(name: Optional[str], x: ArrayLike, out: Optional[np.ndarray] = No
 
 
 def softmax(x: ArrayLike, axis: int = -1, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """Stable softmax along `axis` (default the last), like scipy.special.softmax."""
+    """exp(x) / sum(exp(x)) along `axis`, stable, like scipy.special.softmax.
+
+    Args:
+        x: Array-like of real numbers, at least 1-D.
+        axis: Int, default -1 (the last axis).
+        out: A NumPy array to write the result into, default None (see the module's
+            conversion rules: the result's dtype and shape, C-contiguous, aligned, writable).
+
+    Returns:
+        A NumPy array of x's shape: float32 for float32 x, else float64; `out` when given.
+
+    Raises:
+        TypeError: When an input is not real numbers, or out is not an ndarray of the result's
+            dtype.
+        ValueError: When x is a scalar, axis is out of range, or out has another shape or
+            layout.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve.ops import kernels
+        >>> kernels.softmax(np.array([[0.0, 1.0]], "float32")).round(4)
+        array([[0.2689, 0.7311]], dtype=float32)
+    """
     arrays, dtype = _as_float_arrays({"x": x})
     x = arrays["x"]
     if x.ndim == 0:
@@ -210,26 +312,81 @@ def softmax(x: ArrayLike, axis: int = -1, out: Optional[np.ndarray] = None) -> n
     return y
 
 
+def _activation_doc(summary: str, example: str, result: str,
+                    parameter: Optional[Tuple[str, str]] = None) -> str:
+    """The docstring of an activation function below: `summary`, its (name, description)
+    `parameter`, and the example kernels.<example> of x = [-1, 0, 2] printing `result`."""
+    return docstring(
+        summary, [("x", "Array-like of real numbers."), *([parameter] if parameter else []),
+                  ("out", "A NumPy array to write the result into, default None (the "
+                   "result's dtype and shape, C-contiguous, aligned, writable); it may be x.")],
+        "A NumPy array of x's shape: float32 for float32 x, else float64; `out` when given.",
+        [("TypeError", "When x is not real numbers, or out is not an ndarray of the result's "
+          "dtype."), ("ValueError", "When out has another shape or is not C-contiguous, "
+                      "aligned and writable.")],
+        ['>>> x = np.array([-1.0, 0.0, 2.0], "float32")', f">>> kernels.{example}", result],
+        imports=">>> from nerve.ops import kernels")
+
+
+@documented(_activation_doc(
+    "x where x > 0, else alpha * x, element by element.", "leaky_relu(x)",
+    "array([-0.2,  0. ,  2. ], dtype=float32)",
+    ("alpha", "Float, default 0.2: the slope below 0.")))
 def leaky_relu(x: ArrayLike, alpha: float = 0.2, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """x where x > 0, else alpha * x."""
     return activation("leaky_relu", x, out=out, alpha=alpha)
 
 
+@documented(_activation_doc(
+    "x where x > 0, else alpha * (exp(x) - 1), element by element.", "elu(x).round(4)",
+    "array([-0.6321,  0.    ,  2.    ], dtype=float32)",
+    ("alpha", "Float, default 1.0: elu tends to -alpha as x goes to -inf.")))
 def elu(x: ArrayLike, alpha: float = 1.0, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """x where x > 0, else alpha * (exp(x) - 1)."""
     return activation("elu", x, out=out, alpha=alpha)
 
 
+@documented(_activation_doc(
+    "The perceptron's threshold unit: 1 where x >= threshold, else 0 (no derivative).",
+    "step(x, threshold=0.5)", "array([0., 0., 1.], dtype=float32)",
+    ("threshold", "Float, default 0.0.")))
 def step(x: ArrayLike, threshold: float = 0.0, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """The threshold unit of the perceptron: 1 where x >= threshold, else 0 (not trainable)."""
     return activation("step", x, out=out, alpha=threshold)
+
+
+# The generated activations' docstrings: what each computes, and what its example prints.
+_SUMMARIES = {
+    "linear": ("x itself (copied), element by element.", "array([-1.,  0.,  2.], dtype=float32)"),
+    "relu": ("max(x, 0), element by element.", "array([0., 0., 2.], dtype=float32)"),
+    "selu": ("scale * (x if x > 0 else alpha * (exp(x) - 1)) with Keras's constants, element "
+             "by element.", "array([-1.1113,  0.    ,  2.1014], dtype=float32)"),
+    "sigmoid": ("1 / (1 + exp(-x)), element by element (stable for any x).",
+                "array([0.2689, 0.5   , 0.8808], dtype=float32)"),
+    "hard_sigmoid": ("clip(x / 6 + 0.5, 0, 1), element by element.",
+                     "array([0.3333, 0.5   , 0.8333], dtype=float32)"),
+    "tanh": ("The hyperbolic tangent of x, element by element.",
+             "array([-0.7616,  0.    ,  0.964 ], dtype=float32)"),
+    "softplus": ("log(1 + exp(x)), element by element (stable for any x).",
+                 "array([0.3133, 0.6931, 2.1269], dtype=float32)"),
+    "softsign": ("x / (1 + |x|), element by element.",
+                 "array([-0.5   ,  0.    ,  0.6667], dtype=float32)"),
+    "silu": ("x * sigmoid(x), element by element.",
+             "array([-0.2689,  0.    ,  1.7616], dtype=float32)"),
+    "swish": ("x * sigmoid(x) (silu), element by element.",
+              "array([-0.2689,  0.    ,  1.7616], dtype=float32)"),
+    "gelu": ("The exact GELU x * P(X <= x), X standard normal (the erf form), element by "
+             "element.", "array([-0.1587,  0.    ,  1.9545], dtype=float32)"),
+    "gelu_tanh": ("The tanh approximation of GELU, element by element (keras.ops.gelu's "
+                  "default).", "array([-0.1588,  0.    ,  1.9546], dtype=float32)"),
+    "exponential": ("exp(x), element by element.",
+                    "array([0.3679, 1.    , 7.3891], dtype=float32)"),
+}
 
 
 def _make_activation(name: str) -> Callable[..., np.ndarray]:
     def apply(x: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
         return activation(name, x, out=out)
     apply.__name__ = apply.__qualname__ = name
-    apply.__doc__ = f"Element-wise {name}, like ``activation({name!r}, x)``."
+    summary, result = _SUMMARIES.get(name, (f"The activation {name}, element by element.", "..."))
+    apply.__doc__ = _activation_doc(summary, f"{name}(x).round(4)", result)
     return apply
 
 

@@ -100,9 +100,39 @@ _MATMUL.lower, _MATMUL.lower_grad = _lower_matmul, _lower_matmul_grad
 
 def matmul(x1: TensorLike, x2: TensorLike, out: Optional[np.ndarray] = None, *, a: Any = _UNSET,
            b: Any = _UNSET) -> Tensor:
-    """The matrix product, as np.matmul / keras.ops.matmul: batched over leading dimensions,
-    which broadcast. `out=` (2-D float arrays only) writes the result in place. a=, b=: the
-    old names of x1, x2, deprecated (keyword-only: a **kwargs dict would be made each call)."""
+    """The matrix product x1 @ x2, as np.matmul (batched; batch dimensions broadcast).
+
+    2-D float arrays of one dtype run on nerve's gemm kernel (forward and backward); other
+    shapes and dtypes on NumPy's matmul. A 1-D x1 is a row, a 1-D x2 a column (dropped from
+    the result).
+
+    Args:
+        x1: Array-like, Variable or SymbolicTensor of real numbers or booleans, at least 1-D.
+        x2: The same; its second-to-last axis (its only one when 1-D) matches x1's last.
+        out: A 2-D NumPy array to write the result into, default None (2-D arrays only:
+            float32 when both are float32 else float64, C-contiguous, writable).
+        a: Deprecated keyword name of x1 (warns DeprecationWarning); not given by default.
+        b: Deprecated keyword name of x2 (warns DeprecationWarning); not given by default.
+
+    Returns:
+        An array of the batch dimensions' broadcast shape followed by (x1 rows, x2 columns),
+        in the inputs' common dtype (Keras's rules), or `out` when given; a SymbolicTensor
+        when an argument is symbolic (a graph node, with its gradient).
+
+    Raises:
+        ValueError: When x2's inner axis differs from x1's last, the batch dimensions do not
+            broadcast, an argument is a scalar, or out has another shape or layout.
+        TypeError: When an argument is not real numbers or booleans, or out is not an array
+            of the result's dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> x1 = np.arange(6, dtype="float32").reshape(2, 3)
+        >>> ops.matmul(x1, np.ones((3, 2), "float32"))
+        array([[ 3.,  3.],
+               [12., 12.]], dtype=float32)
+    """
     if out is None and type(x1) is _ndarray and type(x2) is _ndarray and a is b is _UNSET:
         # The common case in one call, no dearer than np.matmul's: two 2-D arrays of one
         # float dtype the kernel reads as they are (or as x.T views).
@@ -126,8 +156,31 @@ def _renamed(x1, x2, a, b):
 
 
 def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
-    """np.dot: a product over the last axis of x1 and the second-to-last of x2 (the last when
-    x2 is 1-D); scalars multiply."""
+    """The dot product, as np.dot.
+
+    A sum over the last axis of x1 and the second-to-last of x2 (the last when x2 is 1-D); a
+    scalar multiplies. Up to 2-D it is matmul; beyond, einsum (the result has x1's other
+    axes, then x2's).
+
+    Args:
+        x1: Array-like, Variable or SymbolicTensor of real numbers or booleans.
+        x2: The same.
+
+    Returns:
+        An array of x1's shape without its last axis followed by x2's without the summed
+        one, in the inputs' common dtype; a SymbolicTensor when an argument is symbolic (a
+        graph node, with its gradient).
+
+    Raises:
+        ValueError: When the summed axes differ in length.
+        TypeError: When an argument is not real numbers or booleans.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> ops.dot(np.array([1, 2], "float32"), np.array([3, 4], "float32"))
+        np.float32(11.0)
+    """
     n1, n2 = len(np.shape(x1)), len(np.shape(x2))
     if n1 == 0 or n2 == 0:
         return multiply(x1, x2)
@@ -144,6 +197,30 @@ def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
 
 def tensordot(x1: TensorLike, x2: TensorLike,
               axes: Union[int, Sequence[Sequence[int]]] = 2) -> Tensor:
+    """The sum of products over the given axes of x1 and x2, as np.tensordot.
+
+    Args:
+        x1: Array-like, Variable or SymbolicTensor of real numbers or booleans.
+        x2: The same.
+        axes: Int, default 2: x1's last `axes` axes against x2's first `axes`; or a pair
+            (x1's axes, x2's axes), each an int or a sequence of ints, paired in order.
+
+    Returns:
+        An array of x1's remaining axes followed by x2's, in the inputs' common dtype; a
+        SymbolicTensor when an argument is symbolic (a graph node, with its gradient).
+
+    Raises:
+        ValueError: When paired axes differ in length.
+        TypeError: When an argument is not real numbers or booleans.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> x = np.arange(6, dtype="float32").reshape(2, 3)
+        >>> ops.tensordot(x, x, axes=([1], [1]))
+        array([[ 5., 14.],
+               [14., 50.]], dtype=float32)
+    """
     if isinstance(axes, (int, np.integer)):
         n1 = len(np.shape(x1))
         axes = (list(range(n1 - int(axes), n1)), list(range(int(axes))))
@@ -219,7 +296,31 @@ _EINSUM = Primitive("einsum", lambda *xs, terms, output: np.einsum(
 
 
 def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
-    """np.einsum for one or more operands without repeated indices in one operand."""
+    """Einstein summation, as np.einsum, for operands without a repeated index in one.
+
+    Args:
+        subscripts: Str such as "ij,jk->ik": one term per operand (letters, "..." for
+            leading axes), then optionally "->" and the output's letters (implicit: the
+            letters used once, in alphabetical order, after the "..." axes).
+        *operands: Array-likes, Variables or SymbolicTensors of real numbers or booleans,
+            one per term.
+
+    Returns:
+        An array of the output term's axes, in the operands' common dtype; a SymbolicTensor
+        when an operand is symbolic (a graph node, with its gradient).
+
+    Raises:
+        ValueError: When the number of terms is not the number of operands, a term repeats
+            a letter (a trace or diagonal: not supported), or one letter has two lengths.
+        TypeError: When an operand is not real numbers or booleans.
+
+    Example:
+        >>> import numpy as np
+        >>> from nerve import ops
+        >>> x = np.arange(6, dtype="float32").reshape(2, 3)
+        >>> ops.einsum("ij,ij->i", x, x)
+        array([ 5., 50.], dtype=float32)
+    """
     try:
         terms, output = _explicit(subscripts, [len(np.shape(x)) for x in operands])
     except ValueError as error:
