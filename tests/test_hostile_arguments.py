@@ -295,3 +295,9 @@ def test_loss_and_penalty_numbers_are_named_when_refused(make, name):
 
 def test_an_l1l2_factor_of_none_is_zero_as_in_keras():
     assert nerve.regularizers.L1L2(l1=None, l2=0.5).get_config() == {"l1": 0.0, "l2": 0.5}
+
+
+@pytest.mark.parametrize("axis", ["a", "01", [0.5], 1.0])
+def test_a_reduction_axis_that_is_no_int_is_named(axis):
+    with pytest.raises(TypeError, match="^axis: expected an int, a tuple of ints or None"):
+        ops.sum(np.ones((2, 2), np.float32), axis=axis)

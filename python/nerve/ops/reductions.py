@@ -37,11 +37,11 @@ def _spread(dy, x, axis, keepdims):
 def _axis_argument(axis):
     if axis is None or isinstance(axis, (int, np.integer)):
         return None if axis is None else int(axis)
-    try:
+    # (this module defines ops.all and ops.any: no builtins here)
+    if isinstance(axis, (tuple, list)) and not [a for a in axis
+                                                if not isinstance(a, (int, np.integer))]:
         return tuple(int(a) for a in axis)
-    except TypeError:
-        raise TypeError(f"axis: expected an int, a tuple of ints or None, received "
-                        f"{axis!r}") from None
+    raise TypeError(f"axis: expected an int, a tuple of ints or None, received {axis!r}")
 
 
 _AXIS = "Int, tuple of ints or None, default None (all axes): the axes reduced."
