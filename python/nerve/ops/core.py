@@ -17,7 +17,7 @@ broadcast dimensions, into a buffer of its own.
 import contextlib
 import functools
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from ..variables import Variable
 __all__ = ["Primitive", "apply", "tracing", "current_trace", "result_dtype", "unbroadcast"]
 
 _state = threading.local()
-_PRIMITIVES = {}  # (name, outputs) -> the first Primitive made with them: see __reduce__
+_PRIMITIVES: Dict[Any, "Primitive"] = {}  # (name, outputs) -> the first Primitive made with them: see __reduce__
 
 
 class _Trace:

@@ -18,7 +18,7 @@ Conversion rules (documented, NumPy-like):
   that input is copied first, so the result is still right.
 - Results are NumPy arrays.
 """
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -30,9 +30,9 @@ __all__ = ["matmul", "dense", "activation", "softmax", *[
     name for name in ACTIVATIONS if name != "softmax"]]
 
 
-def _as_float_arrays(named):
+def _as_float_arrays(named: Dict[str, ArrayLike]) -> Tuple[Dict[str, np.ndarray], type]:
     """Convert named array-likes to one common float dtype (float32 only if all are)."""
-    arrays = {}
+    arrays: Dict[str, np.ndarray] = {}
     for name, value in named.items():
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":

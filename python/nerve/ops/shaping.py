@@ -6,7 +6,7 @@ repeated indices accumulate.
 """
 import functools
 import operator
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -244,7 +244,7 @@ def size(x: TensorLike) -> int:
     if None in dims:
         raise ValueError("ops.size: the batch size of a symbolic tensor is not known while "
                          "tracing")
-    return int(np.prod(dims))
+    return int(np.prod(cast(Tuple[int, ...], dims)))
 
 
 def _getitem_grad(dys, args, ys, index):
