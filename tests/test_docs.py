@@ -5,7 +5,8 @@ underscore in the namespaces below, their __all__ or dir()) and checks each clas
 and each method a public class introduces (methods it inherits or overrides are documented once,
 on the class that introduces them), for Google-style sections in this order:
 
-    Args:      when it takes parameters: every one named, with "default" in a defaulted one's entry
+    Args:      when it takes parameters (a class: those of the __init__ it defines itself):
+               every one named, with "default" in a defaulted one's entry
     Returns:   when its return annotation is something other than None (no annotation: not checked)
     Raises:    when its own body raises
     Example:   with a doctest (`>>>`) line
@@ -118,7 +119,13 @@ def sections(docstring):
 
 
 def _parameters(obj, kind):
-    """The parameters a caller passes: the constructor's for a class, without self/cls."""
+    """The parameters a caller passes, without self/cls. A class: those of the __init__ it
+    defines (not of a __new__(cls, *args, **kwargs) that passes them on); none when it inherits
+    its __init__, whose arguments its base class documents."""
+    if kind == "class":
+        if "__init__" not in vars(obj):
+            return [], inspect.Signature.empty
+        obj, kind = obj.__init__, "method"
     try:
         signature = inspect.signature(obj)
     except (TypeError, ValueError):
@@ -318,9 +325,19 @@ class _Documented:
         self.size += 1
 
 
+class _Inherits(_Documented):
+    """A thing whose constructor's arguments _Documented documents.
+
+    Example:
+        >>> _Inherits(2).size
+        2
+    """
+
+
 def test_the_checker_passes_the_conventions_and_names_each_gap():
     assert docstring_gaps(_documented, "function") == []
     assert docstring_gaps(_Documented, "class") == []
+    assert docstring_gaps(_Inherits, "class") == []
     assert docstring_gaps(_Documented.grow, "method") == []
     assert docstring_gaps(_undocumented, "function") == [
         "summary line does not end with a period", "parameter 'units' not documented",
