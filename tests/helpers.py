@@ -1,4 +1,7 @@
 """Helpers for the kernel tests (import with `from helpers import ...`)."""
+import os
+import subprocess
+
 import numpy as np
 
 # Element-wise results: a few ulps. Reductions of length K grow like sqrt(K) ulps in float32.
@@ -107,3 +110,20 @@ def randomized_model(make, seed=0):
         return (magnitude * sign).astype(weight.dtype)
     model.set_weights([draw(w) for w in model.get_weights()])
     return model, rng
+
+
+def mpi_environment():
+    """os.environ for a child run under mpiexec (or alone): one thread per rank, Open MPI
+    allowed to run as root, and this nerve importable from any folder."""
+    import nerve
+    environment = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+                       OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(nerve.__file__)), environment.get("PYTHONPATH", "")])
+    return environment
+
+
+def oversubscribe(mpiexec):
+    """Open MPI starts no more ranks than cores unless told; MPICH has no such flag."""
+    version = subprocess.run([mpiexec, "--version"], capture_output=True, text=True).stdout
+    return ["--oversubscribe"] if "Open MPI" in version or "OpenRTE" in version else []

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import nerve
+from helpers import mpi_environment, oversubscribe
 from nerve.distributed import strategy
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "distributed", "train.py")
@@ -24,26 +25,12 @@ needs_mpi = pytest.mark.skipif(
     reason="needs mpi4py and mpiexec: pip install \".[distributed]\"")
 
 
-def _environment():
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-                       OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(nerve.__file__)), environment.get("PYTHONPATH", "")])
-    return environment
-
-
-def _oversubscribe():
-    """Open MPI starts no more ranks than cores unless told; MPICH has no such flag."""
-    version = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
-    return ["--oversubscribe"] if "Open MPI" in version or "OpenRTE" in version else []
-
-
 def _run(ranks, out, *options, check=True):
     """Train with `ranks` processes (0: one process without mpiexec); the runs' outputs."""
     command = [sys.executable, SCRIPT, str(out), *options]
     if ranks:
-        command = [MPIEXEC, "-n", str(ranks), *_oversubscribe()] + command
-    done = subprocess.run(command, env=_environment(), capture_output=True, text=True,
+        command = [MPIEXEC, "-n", str(ranks), *oversubscribe(MPIEXEC)] + command
+    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True,
                           timeout=LAUNCH_SECONDS, cwd=os.path.dirname(str(out)))
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
@@ -172,7 +159,7 @@ def two_hosts(tmp_path):
 
 @needs_mpi
 def test_the_same_script_trains_across_two_hosts_over_tcp(tmp_path, two_hosts):
-    if not _oversubscribe():
+    if not oversubscribe(MPIEXEC):
         pytest.skip("the namespaces' launch uses Open MPI's options")
     (first, second), ns, agent = two_hosts
     subnet = first.rsplit(".", 1)[0] + ".0/24"
@@ -184,7 +171,7 @@ def test_the_same_script_trains_across_two_hosts_over_tcp(tmp_path, two_hosts):
                  "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"):
         command += ["-x", name]
     command += [sys.executable, SCRIPT, str(tmp_path / "hosts")]
-    done = subprocess.run(command, env=_environment(), capture_output=True, text=True,
+    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True,
                           timeout=LAUNCH_SECONDS)
     assert done.returncode == 0, done.stdout + done.stderr
     _run(0, tmp_path / "one")
@@ -197,7 +184,7 @@ def test_without_a_launcher_initialize_is_a_no_op_and_nothing_imports_mpi4py():
             "print(nerve.distributed.size(), nerve.distributed.rank(), "
             "nerve.distributed.local_rank(), 'mpi4py' in sys.modules); "
             "nerve.distributed.barrier()")
-    environment = {k: v for k, v in _environment().items()
+    environment = {k: v for k, v in mpi_environment().items()
                    if k not in nerve.distributed._LAUNCHER_VARIABLES}
     done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
                           text=True, timeout=LAUNCH_SECONDS)

@@ -17,12 +17,12 @@ __all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy
            "serialize", "deserialize"]
 
 
-def _as_2d(y_pred, dtype=np.float64):
+def _as_2d(y_pred: ArrayLike, dtype: DTypeLike = np.float64) -> np.ndarray:
     y_pred = np.asarray(y_pred, dtype=dtype)
     return y_pred.reshape(len(y_pred), -1)
 
 
-def _like(y_true, y_pred, dtype=np.float64):
+def _like(y_true: ArrayLike, y_pred: np.ndarray, dtype: DTypeLike = np.float64) -> np.ndarray:
     """y_true reshaped to y_pred's (rows, outputs) when it holds one value per output."""
     y_true = np.asarray(y_true, dtype=dtype)
     return y_true.reshape(y_pred.shape) if y_true.size == y_pred.size else y_true

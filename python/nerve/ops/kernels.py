@@ -33,7 +33,7 @@ __all__ = ["matmul", "dense", "activation", "softmax", *[
 
 def _as_float_arrays(named: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], type]:
     """Convert named array-likes to one common float dtype (float32 only if all are)."""
-    arrays = {}
+    arrays: Dict[str, np.ndarray] = {}
     for name, value in named.items():
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":
