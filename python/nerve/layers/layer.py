@@ -127,6 +127,8 @@ class Layer:
         input_shape: Tuple of ints, default None: the shape of one sample, for the first
             layer of a Sequential (as Keras's input_shape=).
         input_dim: Int, default None: shorthand for input_shape=(input_dim,).
+        kwargs: None are taken, default none: any other keyword is refused (a misspelt
+            argument must not pass silently).
 
     Raises:
         ValueError: For an unknown keyword argument, an empty or non-str name, a dtype
