@@ -110,6 +110,12 @@ class Compiling:
     """The compile half of a Model (compile, its settings and their configuration).
 
     Not used on its own: nerve.Model inherits it, and its methods are documented there.
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models.compiling import Compiling
+        >>> issubclass(nerve.Model, Compiling)
+        True
     """
 
     # What the model this is mixed into provides (annotations only, for mypy).

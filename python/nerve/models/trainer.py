@@ -71,6 +71,12 @@ class Trainer(compiling.Compiling):
     """The training half of a Model: buffers, plans and the loops (fit, evaluate, predict).
 
     Not used on its own: nerve.Model inherits it, and its methods are documented there.
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models.trainer import Trainer
+        >>> issubclass(nerve.Model, Trainer)
+        True
     """
 
     def _init_trainer(self):
