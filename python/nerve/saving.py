@@ -208,8 +208,10 @@ def save_weights(model: Model, filepath: _PathLike) -> None:
         >>> import os, tempfile, nerve
         >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     nerve.saving.save_weights(model, os.path.join(folder, "model.weights.h5"))
-        ...     nerve.saving.load_weights(model, os.path.join(folder, "model.weights.h5"))
+        ...     for name in ("model.weights.h5", "model.nerve"):  # Keras's format, nerve's
+        ...         nerve.saving.save_weights(model, os.path.join(folder, name))
+        ...     sorted(os.listdir(folder))
+        ['model.nerve', 'model.weights.h5']
     """
     filepath = _path(filepath)
     foreign = _foreign_format(filepath, _WEIGHTS_FORMATS)

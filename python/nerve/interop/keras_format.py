@@ -134,15 +134,13 @@ def load_model(filepath: str, config: Any, weights: bytes,
     Example:
         >>> import os, tempfile, zipfile, nerve
         >>> from nerve.interop import keras_format
-        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = os.path.join(folder, "m.keras")
-        ...     model.save(path)
-        ...     with zipfile.ZipFile(path) as archive:
-        ...         loaded = keras_format.load_model(path, *keras_format.read_archive(
-        ...             path, archive))
-        >>> loaded.output_shape
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "m.keras")
+        >>> nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)]).save(path)
+        >>> archive = zipfile.ZipFile(path)
+        >>> keras_format.load_model(path, *keras_format.read_archive(path, archive)).output_shape
         (None, 2)
+        >>> archive.close(); folder.cleanup()
     """
     from .. import models
     try:
@@ -193,14 +191,15 @@ def load_weights(filepath: str, model: Any, file: BinaryIO) -> None:
         ValueError: Not valid HDF5, or groups and arrays that do not match the model.
 
     Example:
-        >>> import os, tempfile, nerve
+        >>> import io, os, tempfile, zipfile, nerve
         >>> from nerve.interop import keras_format
         >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = os.path.join(folder, "m.weights.h5")
-        ...     keras_format.save_weights(model, path)
-        ...     with open(path, "rb") as file:
-        ...         keras_format.load_weights(path, model, file)
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> model.save(os.path.join(folder.name, "m.keras"))  # its weights: model.weights.h5
+        >>> weights = zipfile.ZipFile(os.path.join(folder.name, "m.keras")).read(
+        ...     "model.weights.h5")
+        >>> keras_format.load_weights("m.keras", model, io.BytesIO(weights))
+        >>> folder.cleanup()
     """
     with _open_h5(filepath, file, "the weights file") as h5:
         assign_weights(filepath, model, h5, *_layer_list(model), "the weights file")
@@ -380,13 +379,12 @@ def save_model(model: Any, filepath: str) -> None:
         ImportError: h5py is missing.
 
     Example:
-        >>> import os, tempfile, nerve
-        >>> from nerve.interop import keras_format
-        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> import os, tempfile, zipfile, nerve
+        >>> from nerve.interop.keras_format import save_model
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     keras_format.save_model(model, os.path.join(folder, "m.keras"))
-        ...     os.listdir(folder)
-        ['m.keras']
+        ...     save_model(nerve.Sequential([nerve.layers.Dense(2)]), os.path.join(folder, "m"))
+        ...     sorted(zipfile.ZipFile(os.path.join(folder, "m")).namelist())
+        ['config.json', 'metadata.json', 'model.weights.h5']
     """
     config = keras_config.model_to_keras(model)
     if config["class_name"] == "Functional":  # listed as Keras lists (and numbers) them
@@ -415,9 +413,12 @@ def save_weights(model: Any, filepath: str) -> None:
         >>> from nerve.interop import keras_format
         >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     keras_format.save_weights(model, os.path.join(folder, "m.weights.h5"))
-        ...     os.listdir(folder)
-        ['m.weights.h5']
+        ...     path = os.path.join(folder, "m.weights.h5")
+        ...     keras_format.save_weights(model, path)
+        ...     with open(path, "rb") as file:
+        ...         file.read(4)  # HDF5's signature
+        b'\\x89HDF'
+
     """
     weights = _weights_file(filepath, model)
     _atomic_files.write(filepath, lambda file: file.write(weights))

@@ -542,9 +542,10 @@ class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not La
         Example:
             >>> import os, tempfile, nerve
             >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> with tempfile.TemporaryDirectory() as folder:
-            ...     model.save_weights(os.path.join(folder, "w.nerve"))
-            ...     model.load_weights(os.path.join(folder, "w.nerve"))
+            >>> folder = tempfile.TemporaryDirectory()
+            >>> model.save_weights(os.path.join(folder.name, "w.weights.h5"))  # Keras's format
+            >>> model.load_weights(os.path.join(folder.name, "w.weights.h5"))
+            >>> folder.cleanup()
         """
         from .. import saving
         saving.save_weights(self, filepath)

@@ -310,10 +310,13 @@ class Sequential(Model):
 
         Example:
             >>> import nerve
-            >>> model = nerve.Sequential([nerve.layers.Dense(2)])
+            >>> model = nerve.Sequential([nerve.layers.Dense(2), nerve.layers.Dense(1)])
+            >>> model.build_from_config(None)  # nothing to build from
+            >>> model.built
+            False
             >>> model.build_from_config({"input_shape": [None, 3]})
-            >>> model.input_shape
-            (None, 3)
+            >>> model.input_shape, model.output_shape
+            ((None, 3), (None, 1))
         """
         if config and config.get("input_shape") is not None:
             self.build(tuple(config["input_shape"]))
