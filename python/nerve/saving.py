@@ -10,6 +10,8 @@ format (nerve.interop.keras_format), and loading tells the formats apart by cont
 nerve files earlier releases wrote under those names still load. What loading bounds and
 what it still trusts: SECURITY.md.
 """
+from __future__ import annotations
+
 import errno
 import io
 import json
@@ -18,12 +20,18 @@ import os
 import stat
 import sys
 import zipfile
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 import numpy as np
 
 from . import _atomic_files, distributed, registration
 from .variables import weight_budget
 from .registration import register_keras_serializable  # noqa: F401  (keras.saving's name)
+
+if TYPE_CHECKING:
+    from .models import Model
+
+_PathLike = Union[str, bytes, "os.PathLike[str]"]
 
 # Version 2 (graph models) adds functional and subclassed model configurations; version 1
 # files (Sequential) read unchanged.
@@ -34,11 +42,35 @@ _MAX_HEADER_BYTES = 64 << 20
 _NUMERIC_KINDS = "biuf"  # bool, int, uint, float: every array a model or optimizer holds
 
 
-def save_model(model, filepath):
-    """Save the architecture, weights, compile settings and optimizer state to `filepath` in
-    nerve's own format (.nerve by convention); a name ending in .keras gets a Keras 3 archive
-    instead (which Keras opens: no optimizer state, the compile settings Keras has). In a
-    nerve.distributed run rank 0 alone writes: every rank holds the same model."""
+def save_model(model: Model, filepath: _PathLike) -> None:
+    """Save the architecture, weights, compile settings and optimizer state to `filepath`.
+
+    nerve's own format (.nerve by convention: a zip of JSON and .npy arrays, nothing
+    pickled), written to a temporary file and moved into place, so an interrupted save never
+    leaves a broken file. A name ending in .keras gets a Keras 3 archive instead (which Keras
+    opens: no optimizer state, the compile settings Keras has). In a nerve.distributed run
+    rank 0 alone writes: every rank holds the same model.
+
+    Args:
+        model: The model (built or not, compiled or not).
+        filepath: The file's path (str, bytes or os.PathLike).
+
+    Raises:
+        ValueError: A name ending in .h5, .hdf5 (Keras 2) or .onnx (use model.export), or a
+            configuration holding NaN or infinity (the header is strict JSON).
+        TypeError: A filepath that is not a path, or a weight that is not numeric.
+        NotImplementedError: A functional model whose graph calls nerve.ops directly.
+
+    Example:
+        >>> import os, tempfile, nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     nerve.saving.save_model(model, os.path.join(folder, "model.nerve"))
+        ...     loaded = nerve.saving.load_model(os.path.join(folder, "model.nerve"))
+        >>> type(loaded.optimizer).__name__
+        'Adam'
+    """
     filepath = _path(filepath)
     foreign = _foreign_format(filepath, _MODEL_FORMATS)  # refused names raise on every rank
     if not distributed.is_root():
@@ -56,15 +88,43 @@ def save_model(model, filepath):
            {"weights": model.get_weights(), "optimizer": optimizer_state})
 
 
-def load_model(filepath, custom_objects=None):
-    """Rebuild the model saved in `filepath`: same predictions, and training continues where it
-    stopped (the optimizer state is restored). `custom_objects` maps the names of a user's
-    classes that were not registered with register_keras_serializable to the classes."""
+def load_model(filepath: _PathLike, custom_objects: Optional[Mapping[str, Any]] = None) -> Model:
+    """Rebuild the model saved in `filepath`: same predictions, and training continues where
+    it stopped (the optimizer state is restored).
+
+    Safe on untrusted files: nothing is unpickled or run, sizes are bounded by the file's,
+    and the format is told by content (nerve's, or a Keras 3 .keras archive), not by name.
+
+    Args:
+        filepath: A file written by save_model (or Keras 3's model.save to .keras).
+        custom_objects: Dict {name: class or function} for the user's classes that were not
+            registered with register_keras_serializable, default None.
+
+    Returns:
+        The model, compiled as it was saved (when it was).
+
+    Raises:
+        ValueError: Not a model file (a weights file, HDF5, ONNX, not a regular file), a
+            truncated or corrupt file, a newer format version, an unknown model class, a
+            configuration that cannot be rebuilt, or weights that do not fit it.
+        FileNotFoundError: No such file.
+
+    Example:
+        >>> import os, tempfile, numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     nerve.saving.save_model(model, os.path.join(folder, "model.keras"))
+        ...     loaded = nerve.saving.load_model(os.path.join(folder, "model.keras"))
+        >>> x = np.ones((1, 4), "float32")
+        >>> bool((loaded.predict(x, verbose=0) == model.predict(x, verbose=0)).all())
+        True
+    """
     filepath = _path(filepath)
     found = _read(filepath, (MODEL_FORMAT,))
     if found[0] == "keras":
         from .interop import keras_format
-        return keras_format.load_model(filepath, *found[1:], custom_objects=custom_objects)
+        return keras_format.load_model(filepath, found[1], found[2],
+                                       custom_objects=custom_objects)
     _, header, arrays = found
     with registration.custom_object_scope(custom_objects):
         model_class = _model_class(header.get("model_class"))
@@ -130,9 +190,29 @@ def _from_header(filepath, what, make):
                                f"{error}") from None
 
 
-def save_weights(model, filepath):
+def save_weights(model: Model, filepath: _PathLike) -> None:
     """Save the model's weights (get_weights() order) to `filepath` (rank 0 alone, as
-    save_model)."""
+    save_model).
+
+    nerve's format, or Keras 3's weights format for a name ending in .h5 (.weights.h5).
+
+    Args:
+        model: The model whose weights to save.
+        filepath: The file's path (str, bytes or os.PathLike).
+
+    Raises:
+        ValueError: A name ending in .keras (a whole model: save_model).
+        TypeError: A filepath that is not a path.
+
+    Example:
+        >>> import os, tempfile, nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     for name in ("model.weights.h5", "model.nerve"):  # Keras's format, nerve's
+        ...         nerve.saving.save_weights(model, os.path.join(folder, name))
+        ...     sorted(os.listdir(folder))
+        ['model.nerve', 'model.weights.h5']
+    """
     filepath = _path(filepath)
     foreign = _foreign_format(filepath, _WEIGHTS_FORMATS)
     if not distributed.is_root():
@@ -143,10 +223,31 @@ def save_weights(model, filepath):
     _write(filepath, WEIGHTS_FORMAT, {}, {"weights": model.get_weights()})
 
 
-def load_weights(model, filepath):
+def load_weights(model: Model, filepath: _PathLike) -> None:
     """Load weights saved by save_weights (or the weights of a saved model) into `model`.
 
     Everything is checked before the model is touched: on any error the model is unchanged.
+    Keras 3 .weights.h5 files and .keras archives load too (told apart by content).
+
+    Args:
+        model: The model to load into (built, with the saved model's architecture).
+        filepath: The file's path (str, bytes or os.PathLike).
+
+    Raises:
+        ValueError: Not a weights or model file, a corrupt file, or weights whose count,
+            shapes or dtypes do not match the model's.
+        FileNotFoundError: No such file.
+
+    Example:
+        >>> import os, tempfile, nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> other = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(3)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     nerve.saving.save_weights(model, os.path.join(folder, "w.nerve"))
+        ...     other.load_weights(os.path.join(folder, "w.nerve"))
+        Traceback (most recent call last):
+            ...
+        ValueError: ...weight 0 is float32[4, 2] in the file but float32[4, 3] in the model
     """
     filepath = _path(filepath)
     found = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT), keras_weights=model)
@@ -179,7 +280,7 @@ def _foreign_format(filepath, formats):
     return None
 
 
-def _path(filepath):
+def _path(filepath: Any) -> str:
     """`filepath` as a str: str, os.PathLike or bytes (decoded as os.fsdecode does), the paths
     open() and np.load take."""
     try:

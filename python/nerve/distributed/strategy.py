@@ -24,8 +24,11 @@ BatchNormalization's moving statistics, computed on each rank's slice) are avera
 ranks at each epoch's end. Only rank 0 prints progress and writes files (save,
 ModelCheckpoint, CSVLogger).
 """
+from __future__ import annotations
+
 import json
 import warnings
+from typing import Any, Callable, Dict
 
 import numpy as np
 
@@ -33,14 +36,51 @@ _MEAN_STATE = ("_total", "_count", "_tp", "_fp", "_fn")  # the built-in metrics'
 
 
 class DataParallel:
-    def __init__(self, model, communicator, data):
+    """What one fit or evaluate of `model` does differently over several ranks (see the
+    module docstring); nerve.distributed.data_parallel(model) makes it, fit uses it.
+
+    Args:
+        model: The model being trained or evaluated.
+        communicator: The nerve.distributed.communicator.Communicator of the ranks.
+        data: "replicated" or "sharded" (nerve.distributed.initialize's `data`).
+
+    Example:
+        >>> import nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+        >>> parallel = nerve.distributed.data_parallel(model)
+        >>> parallel is None  # one process: no strategy (under mpiexec, a DataParallel)
+        True
+    """
+
+    def __init__(self, model: Any, communicator: Any, data: str) -> None:
         self.model, self.comm, self.data = model, communicator, data
         self.per_batch = False  # whether every step reduces the logs (batch callbacks exist)
-        self._factors = {}  # a batch's start in this rank's order -> its rows / global rows
+        # A batch's start in this rank's order -> its rows / global rows.
+        self._factors: Dict[int, float] = {}
 
     # ---- the start of fit -------------------------------------------------------------------
-    def start_fit(self, feed, validation, callbacks, arguments):
-        """Check that the ranks agree, take rank 0's state and split the training feed."""
+    def start_fit(self, feed: Any, validation: Any, callbacks: Any,
+                  arguments: Dict[str, Any]) -> None:
+        """Check that the ranks agree, take rank 0's state and split the training feed.
+
+        Args:
+            feed: fit's training feed (nerve.models.sources.ArrayFeed).
+            validation: Its validation feed, or None.
+            callbacks: fit's CallbackList (its "steps" parameter follows the split).
+            arguments: fit's arguments that every rank must pass alike (batch_size,
+                epochs, ...).
+
+        Raises:
+            ValueError: A generator or PyDataset as x or validation_data, a metric whose
+                state cannot be summed, a disagreement between the ranks (named), or a
+                batch_size smaller than the ranks for sharded data.
+            TimeoutError: A rank did not join within the timeout.
+
+        Example:
+            >>> # Under mpiexec, with model and parallel as in the class's example:
+            >>> model.compile(optimizer="sgd", loss="mse")  # doctest: +SKIP
+            >>> model.fit(x, y, batch_size=8, verbose=0)  # calls start_fit  # doctest: +SKIP
+        """
         from ..models.sources import ArrayFeed
         for name, data in (("x", feed), ("validation_data", validation)):
             if data is not None and not isinstance(data, ArrayFeed):
@@ -139,10 +179,23 @@ class DataParallel:
         feed.share(lambda order: order, schedule)
 
     # ---- steps ------------------------------------------------------------------------------
-    def train_steps(self, make, update):
-        """make(size, xs, ys, weights, kept, update) -> a step, wrapped so that its update
-        sums the gradients over the ranks first, each weighted by its share of the batch's
-        rows; a rank with no rows of a batch still joins its sum."""
+    def train_steps(self, make: Callable[..., Any],
+                    update: Callable[[], None]) -> Callable[..., Any]:
+        """Wrap fit's step maker so that each update sums the gradients over the ranks first,
+        each weighted by its share of the batch's rows; a rank with no rows of a batch still
+        joins its sum.
+
+        Args:
+            make: make(size, xs, ys, weights, kept, update) -> a step (fit's).
+            update: The optimizer's update, called after the sum.
+
+        Returns:
+            make_step(size, xs, ys, weights, kept) -> a step of this rank's rows.
+
+        Example:
+            >>> # Under mpiexec, with model and parallel as in the class's example:
+            >>> model.fit(x, y, batch_size=8, verbose=0)  # its steps  # doctest: +SKIP
+        """
         grads, comm = self.model._grads[:self.model._trainable_size], self.comm
         factors, factor = self._factors, [0.0]
 
@@ -167,16 +220,44 @@ class DataParallel:
             return weighted_step
         return make_step
 
-    def running(self, running, training):
-        """The running logs of an epoch (training) or an evaluation, summed over the ranks;
-        replicated evaluation data is whole on every rank and needs no sum."""
+    def running(self, running: Any, training: bool) -> Any:
+        """Return the running logs of an epoch (training) or an evaluation, summed over the
+        ranks; replicated evaluation data is whole on every rank and needs no sum.
+
+        Args:
+            running: This rank's nerve.models.steps.Running.
+            training: Whether it is a training epoch.
+
+        Returns:
+            A running log whose logs are the ranks' together (or `running` itself).
+
+        Example:
+            >>> # Under mpiexec, with model and parallel as in the class's example:
+            >>> model.fit(x, y, verbose=0).history["loss"]  # global  # doctest: +SKIP
+            [0.25]
+        """
         if not training and self.data == "replicated":
             return running
         return _GlobalRunning(running, self.comm, self.model if training else None,
                               self.per_batch and training)
 
-    def anyone(self, flag):
-        """Whether flag is true on any rank (stop_training)."""
+    def anyone(self, flag: Any) -> bool:
+        """Return whether flag is true on any rank (stop_training), on every rank.
+
+        Args:
+            flag: This rank's value (its truth is taken).
+
+        Returns:
+            True when some rank's flag is true.
+
+        Raises:
+            TimeoutError: A rank did not join within the timeout.
+
+        Example:
+            >>> # Under mpiexec, with model and parallel as in the class's example:
+            >>> parallel.anyone(nerve.distributed.rank() == 0)  # doctest: +SKIP
+            True
+        """
         return self.comm.maximum(float(bool(flag)), "the agreement on stopping") > 0
 
 

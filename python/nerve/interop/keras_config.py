@@ -6,8 +6,11 @@ and options that nerve lacks but that change nothing at their default values (de
 no quantization); those are dropped. Anything else nerve lacks is a ValueError naming the
 layer and the option, never silently ignored. Nested models and custom classes are refused.
 """
+from __future__ import annotations
+
 import numbers
 import warnings
+from typing import Any, Dict, Tuple
 
 from .. import registration
 
@@ -37,8 +40,26 @@ _KERAS_ACTIVATIONS = {"linear", "relu", "leaky_relu", "elu", "selu", "sigmoid", 
 
 # --- Keras -> nerve ------------------------------------------------------------------------
 
-def model_from_keras(config):
-    """(nerve model class name, nerve model config) of a Keras config.json's top level."""
+def model_from_keras(config: Any) -> Tuple[str, Dict[str, Any]]:
+    """Translate a Keras config.json's top level into nerve's model class and config.
+
+    Args:
+        config: The parsed config.json of a Keras 3 archive.
+
+    Returns:
+        ("Sequential" or "Functional", the model config nerve's from_config takes).
+
+    Raises:
+        ValueError: Not a model config, a subclassed or unknown model class, or a layer or
+            option nerve lacks (named).
+
+    Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> from nerve.interop import keras_config
+            >>> keras_config.model_from_keras(keras_config.model_to_keras(model))[0]
+            'Sequential'
+    """
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError("config.json: expected an object with 'class_name' and 'config'")
     class_name = config.get("class_name")
@@ -136,9 +157,25 @@ def _dtype_from_keras(value, where):
     return value
 
 
-def compile_from_keras(config):
-    """A Keras compile_config as nerve's: the optimizer without Keras's bookkeeping and
-    neutral options (ValueError if an option is not neutral)."""
+def compile_from_keras(config: Dict[str, Any]) -> Dict[str, Any]:
+    """Translate a Keras compile_config into nerve's (what compile_from_config takes).
+
+    The optimizer loses Keras's bookkeeping and its options at their neutral values.
+
+    Args:
+        config: A Keras 3 compile_config dict.
+
+    Returns:
+        {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics"}.
+
+    Raises:
+        ValueError: An optimizer option nerve lacks at a value that is not neutral.
+
+    Example:
+        >>> from nerve.interop import keras_config
+        >>> keras_config.compile_from_keras({"optimizer": "adam", "loss": "mse"})["loss"]
+        'mse'
+    """
     optimizer = config.get("optimizer")
     if isinstance(optimizer, dict):
         optimizer = {"class_name": optimizer.get("class_name"),
@@ -163,8 +200,26 @@ def _object_from_keras(value, where):
 
 # --- nerve -> Keras ------------------------------------------------------------------------
 
-def model_to_keras(model):
-    """The config.json of a nerve Sequential or functional model of built-in layers."""
+def model_to_keras(model: Any) -> Dict[str, Any]:
+    """Translate a nerve Sequential or functional model of built-in layers into Keras's
+    config.json (with its compile_config, None where Keras could not rebuild it).
+
+    Args:
+        model: A nerve Sequential or functional model.
+
+    Returns:
+        The config.json object of a Keras 3 archive.
+
+    Raises:
+        ValueError: A subclassed model (its code is not in a configuration).
+
+    Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> from nerve.interop import keras_config
+            >>> keras_config.model_to_keras(model)["class_name"]
+            'Sequential'
+    """
     class_name = registration.get_registered_name(model)
     if class_name not in MODEL_CLASSES:
         raise ValueError(f"model: a {class_name} (subclassed model) cannot be written as a "

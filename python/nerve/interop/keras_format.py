@@ -13,11 +13,14 @@ settings are imported when nerve has them (with a warning when not) and written 
 has them; the optimizer's state is neither: training restarts its moments (nerve's own format,
 a .nerve file, keeps it).
 """
+from __future__ import annotations
+
 import io
 import json
 import re
 import warnings
 import zipfile
+from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -30,7 +33,24 @@ _KERAS_VERSION_WRITTEN = "3.15.1"  # the Keras release these files were tested a
 _MAX_CONFIG_BYTES = 64 << 20
 
 
-def is_keras_archive(archive):
+def is_keras_archive(archive: zipfile.ZipFile) -> bool:
+    """Return whether an open zip archive is a Keras 3 .keras file (not a nerve file).
+
+    Args:
+        archive: An open zipfile.ZipFile.
+
+    Returns:
+        True when it holds config.json and no nerve header.
+
+    Example:
+        >>> import io, zipfile
+        >>> from nerve.interop import keras_format
+        >>> buffer = io.BytesIO()
+        >>> with zipfile.ZipFile(buffer, "w") as archive:
+        ...     archive.writestr("config.json", "{}")
+        >>> keras_format.is_keras_archive(zipfile.ZipFile(buffer))
+        True
+    """
     names = set(archive.namelist())
     return CONFIG in names and saving._HEADER not in names
 
@@ -47,8 +67,33 @@ def _h5py(filepath):
 
 # --- reading -------------------------------------------------------------------------------
 
-def read_archive(filepath, archive):
-    """(config, weights file bytes) of a .keras archive, checked as nerve checks its own."""
+def read_archive(filepath: str, archive: zipfile.ZipFile) -> Tuple[Any, bytes]:
+    """Read a .keras archive's config and weights file, checked as nerve checks its own.
+
+    Args:
+        filepath: The archive's name (for the messages).
+        archive: The open archive.
+
+    Returns:
+        (the parsed config.json, the bytes of model.weights.h5).
+
+    Raises:
+        ValueError: A member missing, compressed, too large or corrupt; config.json not
+            JSON; a weights member that is not HDF5.
+        ImportError: h5py is missing.
+
+    Example:
+        >>> import os, tempfile, zipfile, nerve
+        >>> from nerve.interop import keras_format
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "m.keras")
+        ...     model.save(path)
+        ...     with zipfile.ZipFile(path) as archive:
+        ...         config, weights = keras_format.read_archive(path, archive)
+        >>> config["class_name"], weights[:4]
+        ('Sequential', b'\\x89HDF')
+    """
     _h5py(filepath)
     names = set(archive.namelist())
     missing = [name for name in (CONFIG, WEIGHTS) if name not in names]
@@ -67,8 +112,36 @@ def read_archive(filepath, archive):
     return config, weights
 
 
-def load_model(filepath, config, weights, custom_objects=None):
-    """The nerve model of a Keras archive's config and weights file."""
+def load_model(filepath: str, config: Any, weights: bytes,
+               custom_objects: Optional[Mapping[str, Any]] = None) -> Any:
+    """Rebuild the nerve model of a Keras archive's config and weights file (what
+    nerve.saving.load_model calls for a .keras file; use that).
+
+    Compile settings nerve cannot import give a warning and an uncompiled model.
+
+    Args:
+        filepath: The archive's name (for the messages).
+        config: Its parsed config.json (read_archive).
+        weights: Its model.weights.h5 bytes (read_archive).
+        custom_objects: Dict {name: class} for custom layers, default None.
+
+    Returns:
+        The nerve model, with Keras's weights.
+
+    Raises:
+        ValueError: A configuration nerve cannot rebuild, or weights that do not fit it.
+
+    Example:
+        >>> import os, tempfile, zipfile, nerve
+        >>> from nerve.interop import keras_format
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "m.keras")
+        >>> nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)]).save(path)
+        >>> archive = zipfile.ZipFile(path)
+        >>> keras_format.load_model(path, *keras_format.read_archive(path, archive)).output_shape
+        (None, 2)
+        >>> archive.close(); folder.cleanup()
+    """
     from .. import models
     try:
         class_name, model_config = keras_config.model_from_keras(config)
@@ -105,8 +178,29 @@ def _import_compile_settings(filepath, model, compile_config):
                       f"compile it before fit()", stacklevel=4)
 
 
-def load_weights(filepath, model, file):
-    """Load a Keras .weights.h5 file (opened, a regular file) into `model`; all or nothing."""
+def load_weights(filepath: str, model: Any, file: BinaryIO) -> None:
+    """Load a Keras .weights.h5 file into `model`, all checked first (all or nothing);
+    what model.load_weights calls for an HDF5 file.
+
+    Args:
+        filepath: The file's name (for the messages).
+        model: The nerve model to load into.
+        file: The file, opened for reading in binary (a regular file or a BytesIO).
+
+    Raises:
+        ValueError: Not valid HDF5, or groups and arrays that do not match the model.
+
+    Example:
+        >>> import io, os, tempfile, zipfile, nerve
+        >>> from nerve.interop import keras_format
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> model.save(os.path.join(folder.name, "m.keras"))  # its weights: model.weights.h5
+        >>> weights = zipfile.ZipFile(os.path.join(folder.name, "m.keras")).read(
+        ...     "model.weights.h5")
+        >>> keras_format.load_weights("m.keras", model, io.BytesIO(weights))
+        >>> folder.cleanup()
+    """
     with _open_h5(filepath, file, "the weights file") as h5:
         assign_weights(filepath, model, h5, *_layer_list(model), "the weights file")
 
@@ -120,7 +214,7 @@ def _open_h5(filepath, file, what):
                                       f"corrupt?): {error}") from None
 
 
-def _layer_list(model):
+def _layer_list(model: Any) -> Tuple[str, List[Tuple[str, str]]]:
     """(model class name, [(layer class name, layer name)]) in the order of Keras's
     model.layers, which numbers the weights' groups; Keras lays out the weights of Sequential
     and functional models only by their layers."""
@@ -164,8 +258,29 @@ def _keras_layer_order(graph):
                                                       first_visit[id(layer)]))
 
 
-def assign_weights(filepath, model, h5, class_name, layers, what):
-    """Set each layer's weights from the h5 groups Keras's layout gives it, all checked first."""
+def assign_weights(filepath: str, model: Any, h5: Any, class_name: str,
+                   layers: Iterable[Tuple[str, str]], what: str) -> None:
+    """Set each layer's weights from the h5 groups Keras's layout gives it, all checked
+    first (none set on error).
+
+    Args:
+        filepath: The file's name (for the messages).
+        model: The nerve model.
+        h5: The open h5py.File.
+        class_name: "Sequential" or "Functional" (Keras numbers their layers differently).
+        layers: (layer class name, layer name) in Keras's order of model.layers.
+        what: The file's part named in the messages ("the weights file").
+
+    Raises:
+        ValueError: A group or array missing, or one whose shape or dtype does not fit.
+
+    Example:
+        >>> import io, h5py, nerve
+        >>> from nerve.interop import keras_format
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with h5py.File(io.BytesIO(), "w") as h5:
+        ...     keras_format.assign_weights("f", model, h5, "Sequential", [], "the file")
+    """
     by_name = {layer.name: layer for layer in model.layers}
     found = []
     for key, layer_name in weight_keys(class_name, layers):
@@ -211,10 +326,24 @@ def _layer_arrays(filepath, h5, key, layer, what):
     return arrays
 
 
-def weight_keys(model_class, layers):
-    """(h5 key, layer name) for the (class name, name) of each layer in Keras's order; a
-    Sequential's input layer has none."""
-    used = {}
+def weight_keys(model_class: str,
+                layers: Iterable[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
+    """Yield the h5 key of each layer in Keras's layout: its class name in snake case,
+    numbered in order; a Sequential's input layer has none.
+
+    Args:
+        model_class: "Sequential" or "Functional".
+        layers: (layer class name, layer name) pairs in Keras's order.
+
+    Returns:
+        An iterator of (h5 key, layer name).
+
+    Example:
+        >>> from nerve.interop import keras_format
+        >>> list(keras_format.weight_keys("Sequential", [("Dense", "a"), ("Dense", "b")]))
+        [('dense', 'a'), ('dense_1', 'b')]
+    """
+    used: Dict[str, int] = {}
     for layer_class, layer_name in layers:
         if model_class == "Sequential" and layer_class == "InputLayer":
             continue
@@ -236,9 +365,27 @@ def _snake_case(name):
 
 # --- writing -------------------------------------------------------------------------------
 
-def save_model(model, filepath):
-    """Write `model` as a Keras 3 archive; everything is translated before the file is
-    touched, so a model Keras cannot express leaves no file behind."""
+def save_model(model: Any, filepath: str) -> None:
+    """Write `model` as a Keras 3 archive (what nerve.saving.save_model does for a name
+    ending in .keras); everything is translated before the file is touched, so a model Keras
+    cannot express leaves no file behind.
+
+    Args:
+        model: A nerve Sequential or functional model.
+        filepath: The archive to write.
+
+    Raises:
+        ValueError: A subclassed model, or a layer Keras cannot express.
+        ImportError: h5py is missing.
+
+    Example:
+        >>> import os, tempfile, zipfile, nerve
+        >>> from nerve.interop.keras_format import save_model
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_model(nerve.Sequential([nerve.layers.Dense(2)]), os.path.join(folder, "m"))
+        ...     sorted(zipfile.ZipFile(os.path.join(folder, "m")).namelist())
+        ['config.json', 'metadata.json', 'model.weights.h5']
+    """
     config = keras_config.model_to_keras(model)
     if config["class_name"] == "Functional":  # listed as Keras lists (and numbers) them
         position = {name: index for index, (_, name) in enumerate(_layer_list(model)[1])}
@@ -250,8 +397,29 @@ def save_model(model, filepath):
     _atomic_files.write(filepath, lambda file: _write_zip(file, members))
 
 
-def save_weights(model, filepath):
-    """Write the weights of `model` as a Keras .weights.h5 file."""
+def save_weights(model: Any, filepath: str) -> None:
+    """Write the weights of `model` as a Keras .weights.h5 file (nerve.saving.save_weights
+    does for a name ending in .h5).
+
+    Args:
+        model: The nerve model.
+        filepath: The file to write.
+
+    Raises:
+        ImportError: h5py is missing.
+
+    Example:
+        >>> import os, tempfile, nerve
+        >>> from nerve.interop import keras_format
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "m.weights.h5")
+        ...     keras_format.save_weights(model, path)
+        ...     with open(path, "rb") as file:
+        ...         file.read(4)  # HDF5's signature
+        b'\\x89HDF'
+
+    """
     weights = _weights_file(filepath, model)
     _atomic_files.write(filepath, lambda file: file.write(weights))
 

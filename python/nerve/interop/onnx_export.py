@@ -6,6 +6,11 @@ ONNX's channels-first (runtimes fuse adjacent pairs). Dropout is the identity, b
 normalization its inference affine map. A layer or option without a translation is a
 ValueError naming it, raised before the file is touched.
 """
+from __future__ import annotations
+
+import os
+from typing import Any, Union
+
 import numpy as np
 
 from .. import _atomic_files, registration
@@ -22,7 +27,31 @@ def _onnx():
     return onnx
 
 
-def export(model, filepath):
+def export(model: Any, filepath: Union[str, "os.PathLike[str]"]) -> None:
+    """Write the inference graph of a built Sequential or functional model as ONNX.
+
+    What model.export(filepath, format="onnx") calls. Opset 17, the batch dimension dynamic,
+    the inputs and outputs named after the model's ("output_0", ...). The file is written
+    atomically, and only once every layer is translated.
+
+    Args:
+        model: A built nerve Sequential or functional model.
+        filepath: The file to write.
+
+    Raises:
+        ValueError: The model is not built, or a layer or option has no ONNX translation.
+        ImportError: The onnx package is missing (pip install "nerve[onnx]").
+
+    Example:
+        >>> import os, tempfile, onnx, nerve
+        >>> from nerve.interop import onnx_export
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     onnx_export.export(model, os.path.join(folder, "m.onnx"))
+        ...     proto = onnx.load(os.path.join(folder, "m.onnx"))
+        >>> [node.op_type for node in proto.graph.node]
+        ['MatMul', 'Add', 'Identity']
+    """
     onnx = _onnx()
     graph = getattr(model, "_graph", None)
     if graph is None:

@@ -6,8 +6,11 @@ One output: `loss` and `metrics` as usual, logs named `loss`, `accuracy`. Severa
 output `<name>_loss` (unweighted) and `<name>_<metric>`. The per-output settings resolve once
 the model knows its outputs (at compile when built, else at the first fit or evaluate).
 """
+from __future__ import annotations
+
 import numbers
 import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from .. import metrics as metrics_module
 
 # optimizer -> weakref to the model it trains: its slots hold that model's state, so a second
 # model must not share it (Keras refuses at its first step; nerve at compile, before any).
-_OPTIMIZER_MODELS = weakref.WeakKeyDictionary()
+_OPTIMIZER_MODELS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 
 def _claim(optimizer, model):
@@ -104,6 +107,21 @@ def _metric_list(value, what):
 
 
 class Compiling:
+    """The compile half of a Model (compile, its settings and their configuration).
+
+    Not used on its own: nerve.Model inherits it, and its methods are documented there.
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models.compiling import Compiling
+        >>> issubclass(nerve.Model, Compiling)
+        True
+    """
+
+    # What the model this is mixed into provides (annotations only, for mypy).
+    built: bool
+    _pack: Callable[[], None]
+
     def _init_compiling(self):
         self.optimizer = self.loss = None
         self._loss_id = None
@@ -113,16 +131,60 @@ class Compiling:
         self._output_weighted_metrics = []  # fed the sample weights; the others are not
         self._metric_log_names = []
 
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
-        """Choose the optimizer, the losses, their weights and the metrics (Keras identifiers
-        or objects; per output as a list or a dict for a model with several outputs);
-        weighted_metrics are weighted by sample_weight / class_weight, metrics are not."""
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                loss_weights: Optional[Union[float, Sequence[float], Mapping[str, float]]] = None,
+                metrics: Optional[Union[Sequence[Any], Mapping[str, Any]]] = None,
+                weighted_metrics: Optional[Union[Sequence[Any], Mapping[str, Any]]] = None,
+                run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Union[str, bool] = "auto", auto_scale_loss: bool = True) -> None:
+        """Configure the model for training: the optimizer, the losses and the metrics.
+
+        For a model with several outputs, loss, loss_weights and metrics may be one value
+        (for every output), a list in output order or a dict by output name; the logs are
+        then `loss` (the weighted total), `<output>_loss` and `<output>_<metric>`. Settings
+        that depend on the outputs are checked now when the model is built, else at the first
+        fit or evaluate. Compiling again replaces the settings (and applies changed
+        `trainable` flags); a failed compile keeps the previous ones. Ctrl-C cannot leave it
+        half done.
+
+        Args:
+            optimizer: A name ("sgd", "adam", ...) or a nerve.optimizers.Optimizer instance,
+                default "rmsprop". One optimizer instance trains one model.
+            loss: A name ("mse", "categorical_crossentropy", ...), a nerve.losses.Loss, a
+                function loss(y_true, y_pred), or per output a list / dict; default None
+                (the model can predict, not fit or evaluate).
+            loss_weights: Numbers >= 0 weighting each output's loss in the total (a number,
+                list or dict), default None (1.0 each).
+            metrics: A list of metric names ("accuracy", "mae", ...), nerve.metrics.Metric
+                objects or functions, or per output a list of lists / dict of lists; default
+                None. Not weighted by sample_weight.
+            weighted_metrics: Like metrics, but weighted by sample_weight and class_weight,
+                default None.
+            run_eagerly: Ignored (Keras's), default False.
+            steps_per_execution: Ignored (Keras's), default 1.
+            jit_compile: Ignored (Keras's; nerve always runs compiled plans), default "auto".
+            auto_scale_loss: Ignored (Keras's), default True.
+
+        Raises:
+            ValueError: An unknown optimizer, loss or metric name; an optimizer already
+                training another model; loss / loss_weights / metrics that name unknown
+                outputs or have the wrong length; loss_weights that are negative or not
+                finite.
+            TypeError: metrics given as a single string or Metric instead of a list;
+                loss_weights that are not numbers.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+            >>> model.compiled, model.metrics_names
+            (True, ['loss', 'mae'])
+        """
         optimizer = optimizers.get(optimizer)
         _claim(optimizer, self)
         single_loss = lambda v: v is None or not isinstance(v, (list, tuple, dict)) \
             or _is_loss_config(v)  # noqa: E731
+        loss_object: Any
         if single_loss(loss):
             loss_object = None if loss is None else losses.get(loss)
         else:
@@ -185,11 +247,13 @@ class Compiling:
         self._resolved, self._metric_log_names = names, self._log_names_of_metrics()
 
     @property
-    def compiled(self):
+    def compiled(self) -> bool:
+        """Whether compile() was called (the model has an optimizer)."""
         return self.optimizer is not None
 
     @property
-    def metrics_names(self):
+    def metrics_names(self) -> List[str]:
+        """The names of the logs compile's metrics give: ["loss", metric names...]."""
         def flat(ids):
             ids = ids or []
             return [] if isinstance(ids, dict) or (ids and isinstance(ids[0], list)) else [
@@ -243,7 +307,22 @@ class Compiling:
                                  f"which has no derivative: the model can predict, not train")
 
     # ---- configuration (used by nerve.saving) -------------------------------------------------
-    def get_compile_config(self):
+    def get_compile_config(self) -> Optional[Dict[str, Any]]:
+        """Return the compile settings as a configuration (what nerve.saving stores).
+
+        Returns:
+            A dict with "optimizer" (its serialized form), "loss", "metrics" and, when given,
+            "loss_weights" and "weighted_metrics"; None when the model is not compiled.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.get_compile_config() is None
+            True
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.get_compile_config()["loss"]
+            'mse'
+        """
         if self.optimizer is None:
             return None
 
@@ -275,7 +354,26 @@ class Compiling:
             config["weighted_metrics"] = metric_config(self._weighted_ids)
         return config
 
-    def compile_from_config(self, config):
+    def compile_from_config(self, config: Mapping[str, Any]) -> None:
+        """Compile the model from a get_compile_config() configuration.
+
+        Args:
+            config: The dict get_compile_config() returns (a new optimizer is made from
+                its "optimizer" entry).
+
+        Raises:
+            KeyError: The config has no "optimizer".
+            ValueError: As compile() does for the settings it holds.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> other = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> other.compile_from_config(model.get_compile_config())
+            >>> type(other.optimizer).__name__
+            'SGD'
+        """
         self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
                      loss=config.get("loss"), metrics=config.get("metrics"),
                      loss_weights=config.get("loss_weights"),

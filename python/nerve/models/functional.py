@@ -1,6 +1,10 @@
 """Functional models: `nerve.Model(inputs, outputs)` returns a Functional, a Model whose graph
 is given by the layer calls between its inputs and outputs; and its configuration in Keras's
 form (layers with their inbound nodes, input and output layers), from which it is rebuilt."""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
 from .. import registration
 from ..graph import SymbolicTensor, flatten
 from ..layers import deserialize as deserialize_layer
@@ -12,9 +16,35 @@ __all__ = ["Functional"]
 
 
 class Functional(Model):
-    """A model given by its input and output tensors."""
+    """A model given by its input and output tensors: what nerve.Model(inputs, outputs)
+    returns (see Model for the arguments).
 
-    def get_config(self):
+    Example:
+        >>> import nerve
+        >>> inputs = nerve.Input(shape=(4,))
+        >>> model = nerve.Model(inputs, nerve.layers.Dense(2)(inputs))
+        >>> type(model).__name__, model.output_shape
+        ('Functional', (None, 2))
+    """
+
+    def get_config(self) -> Dict[str, Any]:
+        """Return the configuration in Keras's form: the layers with their inbound nodes,
+        and the input and output layers.
+
+        Returns:
+            {"name", "trainable", "layers", "input_layers", "output_layers"}.
+
+        Raises:
+            NotImplementedError: The graph calls nerve.ops directly (a configuration cannot
+                record those calls: move them into a Layer subclass's call()).
+
+        Example:
+            >>> import nerve
+            >>> inputs = nerve.Input(shape=(4,), name="features")
+            >>> model = nerve.Model(inputs, nerve.layers.Dense(2, name="out")(inputs))
+            >>> [entry["name"] for entry in model.get_config()["layers"]]
+            ['features', 'out']
+        """
         graph = self._graph
         ops = sorted({n.operation.name for n in graph.nodes
                       if getattr(n.operation, "_graph_op", False)})
@@ -39,7 +69,29 @@ class Functional(Model):
                                             self._output_names_given)}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],  # type: ignore[override]
+                    custom_objects: Optional[Mapping[str, Any]] = None) -> "Functional":
+        """Rebuild a functional model from its get_config() configuration (new weights).
+
+        Args:
+            config: The dict get_config() returns (or a Keras 3 functional config).
+            custom_objects: Dict {name: class} for the user's layers not registered with
+                register_keras_serializable, default None.
+
+        Returns:
+            A new Functional with the same graph.
+
+        Raises:
+            ValueError: Nodes that refer to tensors no layer makes, or an unknown tensor.
+            KeyError: A configuration without "layers", "input_layers" or "output_layers".
+
+        Example:
+            >>> import nerve
+            >>> inputs = nerve.Input(shape=(4,))
+            >>> model = nerve.Model(inputs, nerve.layers.Dense(2)(inputs))
+            >>> nerve.models.Functional.from_config(model.get_config()).output_shape
+            (None, 2)
+        """
         with registration.custom_object_scope(custom_objects):
             layers = {}
             for entry in config["layers"]:

@@ -17,7 +17,11 @@ Three ways to make one, one core under them:
 Python control flow in a subclassed call() is fixed when it is traced (once for training,
 once for inference); it must not depend on tensor values.
 """
+from __future__ import annotations
+
 import json
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -29,9 +33,47 @@ from ..layers.layer import IntegerInputsExpected, Layer, batch_shape
 from .summary import print_summary
 from .trainer import Trainer
 
+_InputShape = Any  # a shape such as (None, 8), or a list of them for several inputs
 
-class Model(Trainer, Layer):
-    """A trainable graph of layers; see the module docstring."""
+
+class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not Layer's
+    """A trainable graph of layers (keras.Model): functional, subclassed or Sequential.
+
+    `Model(inputs, outputs)` makes a functional model (a Functional) from the symbolic
+    tensors of layer calls; a subclass defines its layers in __init__ and the computation in
+    call(inputs, training=None), which is traced once per mode into the same graph form (its
+    Python control flow must not depend on tensor values). All layers of a model share one
+    dtype. Methods: compile, fit, evaluate, predict (and the *_on_batch ones), summary, save,
+    export, save_weights / load_weights, get_weights / set_weights.
+
+    Args:
+        inputs: A symbolic tensor from nerve.Input, or a list / dict of them, default None
+            (a subclassed model).
+        outputs: The symbolic tensor(s) computed from `inputs`, or a list / dict of them,
+            default None.
+        name: Str, default None (a unique name from the class name).
+        trainable: Bool, default True.
+        dtype: The weights' dtype, "float32" or "float64", default None (float32).
+
+    Raises:
+        ValueError: Only one of inputs and outputs given, or layers of different dtypes.
+        TypeError: More than two positional arguments.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> inputs = nerve.Input(shape=(4,))
+        >>> model = nerve.Model(inputs, nerve.layers.Dense(2)(inputs))
+        >>> model(np.ones((3, 4), "float32")).shape
+        (3, 2)
+        >>> class Linear(nerve.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = nerve.layers.Dense(1)
+        ...     def call(self, inputs, training=None):
+        ...         return self.dense(inputs)
+        >>> Linear().predict(np.ones((2, 3)), verbose=0).shape
+        (2, 1)
+    """
 
     _untracked = frozenset({"optimizer", "loss", "history", "_graph", "_layers", "_input",
                             "_sources", "_packed"})
@@ -104,15 +146,62 @@ class Model(Trainer, Layer):
     def _is_composite(self):
         return True
 
-    def call(self, inputs, training=None):
-        """A functional model computes its graph; a subclass defines its own call()."""
+    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
+        """Compute the outputs from the inputs: what a subclassed model defines.
+
+        A functional or Sequential model computes its graph instead. call() is traced on
+        symbolic tensors (once with training=True, once with False), not run per batch.
+
+        Args:
+            inputs: A symbolic tensor, or a list of them for several inputs.
+            training: Bool or None, default None: whether layers such as Dropout behave as
+                in training.
+
+        Returns:
+            The output tensor(s), from layer calls and nerve.ops on `inputs`.
+
+        Raises:
+            NotImplementedError: On Model itself (a subclass must define call).
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> class Twice(nerve.Model):
+            ...     def call(self, inputs, training=None):
+            ...         return inputs * 2.0
+            >>> Twice().predict(np.array([[1.0, 2.0]]), verbose=0).tolist()
+            [[2.0, 4.0]]
+        """
         raise NotImplementedError(f"{type(self).__name__}: a subclassed model must define "
                                   f"call(inputs, training=None)")
 
-    def build(self, input_shape=None, _dtypes=None):
-        """Create the weights for inputs of `input_shape` (batch first, e.g. (None, 8); a list
-        of shapes for several inputs): a subclassed model traces its call() here (on inputs
-        of the model's dtype, or of `_dtypes` when built from integer data)."""
+    def build(self, input_shape: _InputShape = None,
+              _dtypes: Optional[List[str]] = None) -> None:
+        """Create the weights for inputs of `input_shape`; a subclassed model traces call().
+
+        A model that is built already (functional, or built before) is left as it is.
+
+        Args:
+            input_shape: The input shape, batch first, e.g. (None, 8); a list of shapes for
+                several inputs. Default None (a ValueError unless the model is built).
+            _dtypes: Internal: the inputs' dtypes when built from integer data.
+
+        Raises:
+            ValueError: No input_shape for a model not built yet, or a shape call() cannot
+                take.
+
+        Example:
+            >>> import nerve
+            >>> class Linear(nerve.Model):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.dense = nerve.layers.Dense(2)
+            ...     def call(self, inputs, training=None):
+            ...         return self.dense(inputs)
+            >>> model = Linear()
+            >>> model.build((None, 3))
+            >>> model.count_params()
+            8
+        """
         if self._graph is not None:
             return
         if input_shape is None:
@@ -140,20 +229,24 @@ class Model(Trainer, Layer):
                                    self.dtype for a in arrays])
 
     @property
-    def inputs(self):
+    def inputs(self) -> List[SymbolicTensor]:
+        """The model's input tensors, a list (ValueError when the model is not built)."""
         return list(self._graph_for(False).inputs)
 
     @property
-    def outputs(self):
+    def outputs(self) -> List[SymbolicTensor]:
+        """The model's output tensors, a list (ValueError when the model is not built)."""
         return list(self._graph_for(False).outputs)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Any:
+        """The input's shape, batch first, e.g. (None, 8); a list for several inputs."""
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> Any:
+        """The output's shape, batch first; a list for several outputs."""
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
@@ -186,7 +279,8 @@ class Model(Trainer, Layer):
 
     # ---- layers -------------------------------------------------------------------------------
     @property
-    def layers(self):
+    def layers(self) -> List[Layer]:
+        """The model's layers in order (a functional model's InputLayers included)."""
         if self._static and self._graph is not None:
             return self._graph.layers
         return Layer._sublayers(self)
@@ -200,8 +294,28 @@ class Model(Trainer, Layer):
             found += layer._primitive_layers() if isinstance(layer, Model) else [layer]
         return found
 
-    def get_layer(self, name=None, index=None):
-        """A layer by name or by index in model.layers."""
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """Return a layer by its name or by its index in model.layers.
+
+        Args:
+            name: Str, the layer's name, default None.
+            index: Int, its position in model.layers (negative counts from the end), default
+                None. Give exactly one of name and index.
+
+        Returns:
+            The layer.
+
+        Raises:
+            ValueError: Neither or both given, an index out of range, or no layer of that
+                name.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)),
+            ...                           nerve.layers.Dense(2, name="hidden")])
+            >>> model.get_layer("hidden") is model.get_layer(index=0)
+            True
+        """
         if (name is None) == (index is None):
             raise ValueError("get_layer: give exactly one of name or index")
         layers = self.layers
@@ -230,46 +344,178 @@ class Model(Trainer, Layer):
         return self._call_on_arrays(inputs, training)
 
     # ---- weights ------------------------------------------------------------------------------
-    def get_weights(self):
-        """Copies of the weights in Keras order: [kernel, bias, kernel, bias, ...]."""
+    def get_weights(self) -> List[np.ndarray]:
+        """Return copies of the weights, in Keras's order: [kernel, bias, kernel, bias, ...].
+
+        Returns:
+            A list of NumPy arrays (copies: changing them does not change the model); empty
+            for a model not built yet.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> [w.shape for w in model.get_weights()]
+            [(4, 2), (2,)]
+        """
         return [w.numpy() for w in self.weights]
 
-    def set_weights(self, weights):
-        """Copy `weights` (the get_weights layout) into the model; nothing changes on error."""
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Copy `weights` into the model; every array is checked first, so nothing changes
+        on error.
+
+        Args:
+            weights: A list of arrays in the get_weights() order, shapes and count matching.
+
+        Raises:
+            ValueError: The model is not built, or the count or a shape does not match.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> model.set_weights([np.ones((4, 2)), np.zeros(2)])
+            >>> model.predict(np.ones((1, 4)), verbose=0).tolist()
+            [[4.0, 4.0]]
+        """
         if not self.built:
             raise ValueError("set_weights: the model is not built yet (call build() or fit first)")
         Layer.set_weights(self, weights)
 
     # ---- configuration and saving -------------------------------------------------------------
-    def get_build_config(self):
+    def get_build_config(self) -> Optional[Dict[str, Any]]:
+        """Return {"input_shape": ...} a subclassed model was built with, or None.
+
+        Returns:
+            The input shape(s) build() was called with (what nerve.saving stores), or None
+            for a model not built by build() (functional models rebuild from their config).
+
+        Example:
+            >>> import nerve
+            >>> inputs = nerve.Input(shape=(4,))
+            >>> nerve.Model(inputs, nerve.layers.Dense(2)(inputs)).get_build_config() is None
+            True
+        """
         if self._sources is None:
             return None
         shapes = [list(t.shape) for t in self._sources]
         return {"input_shape": shapes if self._input_structure is not None else shapes[0]}
 
-    def build_from_config(self, config):
+    def build_from_config(self, config: Optional[Dict[str, Any]]) -> None:
+        """Build the model from a get_build_config() configuration (nothing for None).
+
+        Args:
+            config: {"input_shape": shape or list of shapes}, or None.
+
+        Raises:
+            ValueError: A shape the model cannot take.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.layers.Dense(2)])
+            >>> model.build_from_config({"input_shape": [None, 3]})
+            >>> model.built
+            True
+        """
         if config and config.get("input_shape") is not None:
             shape = config["input_shape"]
             self.build([tuple(s) for s in shape] if shape and isinstance(shape[0], list)
                        else tuple(shape))
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Dict[str, Any]) -> "Model":
+        """Make a model from its get_config() configuration (its constructor's arguments).
+
+        Keys the constructor does not take (name, trainable, dtype for an __init__ without
+        **kwargs) are left out.
+
+        Args:
+            config: The dict get_config() returns.
+
+        Returns:
+            A new, unbuilt model of this class.
+
+        Raises:
+            TypeError: The config lacks an argument the constructor requires.
+
+        Example:
+            >>> import nerve
+            >>> class Small(nerve.Model):
+            ...     def call(self, inputs, training=None):
+            ...         return inputs
+            >>> Small.from_config({"name": "small"}).name
+            'small'
+        """
         return cls(**_accepted_arguments(cls, config))
 
-    def to_json(self, **kwargs):
-        """The architecture as JSON: {"class_name", "config"} (weights are not included)."""
+    def to_json(self, **kwargs: Any) -> str:
+        """Return the architecture as JSON, which nerve.models.model_from_json rebuilds.
+
+        Args:
+            **kwargs: Passed to json.dumps (indent=2, ...).
+
+        Returns:
+            A JSON object {"class_name", "config", "module"}; no weights.
+
+        Raises:
+            NotImplementedError: A functional model whose graph calls nerve.ops directly.
+
+        Example:
+            >>> import json, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> json.loads(model.to_json())["class_name"]
+            'Sequential'
+        """
         return json.dumps({"class_name": registration.get_registered_name(self),
                            "config": self.get_config(), "module": "nerve.models"}, **kwargs)
 
-    def save(self, filepath):
-        """Architecture, weights, compile settings and optimizer state (nerve.saving)."""
+    def save(self, filepath: Union[str, bytes, os.PathLike]) -> None:
+        """Save the architecture, weights, compile settings and optimizer state to a file.
+
+        See nerve.saving.save_model: nerve's own format (.nerve by convention), or a Keras 3
+        archive for a name ending in .keras. Under nerve.distributed only rank 0 writes.
+
+        Args:
+            filepath: The file's path (str, bytes or os.PathLike).
+
+        Raises:
+            ValueError: A name ending in .h5, .hdf5 or .onnx (formats save does not write).
+            TypeError: A filepath that is not a path.
+
+        Example:
+            >>> import os, tempfile, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     model.save(os.path.join(folder, "model.nerve"))
+            ...     loaded = nerve.models.load_model(os.path.join(folder, "model.nerve"))
+            >>> loaded.count_params()
+            10
+        """
         from .. import saving
         saving.save_model(self, filepath)
 
-    def export(self, filepath, format="onnx", verbose=None):
-        """Write the inference graph for another runtime: format="onnx" (Keras 3's call;
-        nerve.interop.onnx_export) to a file named *.onnx. `verbose`: ignored (Keras's)."""
+    def export(self, filepath: Union[str, bytes, os.PathLike], format: str = "onnx",
+               verbose: Optional[bool] = None) -> None:
+        """Write the inference graph for another runtime (Keras 3's call): ONNX.
+
+        See nerve.interop.onnx_export (needs the onnx package).
+
+        Args:
+            filepath: The file's path, ending in .onnx.
+            format: "onnx", the one format nerve exports, default "onnx".
+            verbose: Ignored (Keras's), default None.
+
+        Raises:
+            ValueError: Another format, a name not ending in .onnx, or a layer ONNX export
+                does not translate.
+            ImportError: The onnx package is missing.
+
+        Example:
+            >>> import os, tempfile, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     model.export(os.path.join(folder, "model.onnx"))
+            ...     os.path.exists(os.path.join(folder, "model.onnx"))
+            True
+        """
         from .. import saving
         from ..interop import onnx_export
         filepath = saving._path(filepath)
@@ -280,17 +526,78 @@ class Model(Trainer, Layer):
                              f"{filepath!r}")
         onnx_export.export(self, filepath)
 
-    def save_weights(self, filepath):
+    def save_weights(self, filepath: Union[str, bytes, os.PathLike]) -> None:
+        """Save the weights alone (get_weights() order) to a file (nerve.saving.save_weights).
+
+        A name ending in .h5 (such as .weights.h5) gets Keras 3's weights format. Under
+        nerve.distributed only rank 0 writes.
+
+        Args:
+            filepath: The file's path (str, bytes or os.PathLike).
+
+        Raises:
+            ValueError: A name ending in .keras (a whole model: use save()).
+            TypeError: A filepath that is not a path.
+
+        Example:
+            >>> import os, tempfile, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> folder = tempfile.TemporaryDirectory()
+            >>> model.save_weights(os.path.join(folder.name, "w.weights.h5"))  # Keras's format
+            >>> model.load_weights(os.path.join(folder.name, "w.weights.h5"))
+            >>> folder.cleanup()
+        """
         from .. import saving
         saving.save_weights(self, filepath)
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath: Union[str, bytes, os.PathLike]) -> None:
+        """Load weights saved by save_weights or save (nerve's or Keras's files) into the
+        model; everything is checked first, so on any error the model is unchanged.
+
+        Args:
+            filepath: The file's path (str, bytes or os.PathLike).
+
+        Raises:
+            ValueError: Not a weights or model file, a corrupt file, or weights whose count
+                or shapes do not match the model.
+            FileNotFoundError: No such file.
+
+        Example:
+            >>> import os, tempfile, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> other = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     model.save_weights(os.path.join(folder, "w.nerve"))
+            ...     other.load_weights(os.path.join(folder, "w.nerve"))
+            >>> all((a == b).all() for a, b in zip(model.get_weights(), other.get_weights()))
+            True
+        """
         from .. import saving
         saving.load_weights(self, filepath)
 
     # ---- summary ------------------------------------------------------------------------------
-    def summary(self, line_length=None, print_fn=None):
-        """Print the layers, their output shapes and parameter counts, in Keras's layout."""
+    def summary(self, line_length: Optional[int] = None,
+                print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        """Print the layers, their output shapes and parameter counts, in Keras's layout.
+
+        A graph that is not a plain chain gets a "Connected to" column; the totals count the
+        optimizer's variables once it has taken a step. On a stream that cannot encode the
+        box drawing (ASCII consoles) plain characters are used.
+
+        Args:
+            line_length: Int, the total width, default None (Keras's widths).
+            print_fn: A function taking each line (a str), default None (print to
+                sys.stdout).
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)],
+            ...                          name="tiny")
+            >>> lines = []
+            >>> model.summary(print_fn=lines.append)
+            >>> lines[0], lines[-3]
+            ('Model: "tiny"', ' Total params: 10 (40.00 B)')
+        """
         print_summary(self, line_length, print_fn)
 
     def _summary_entries(self):

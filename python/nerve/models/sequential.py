@@ -7,6 +7,10 @@
 With a known input shape (input_dim=, input_shape=, an Input first, or build()) the chain is
 rebuilt at each add(); without one it is built on the first data it sees.
 """
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
 from .. import registration
 from ..graph import SymbolicTensor
 from ..layers import deserialize as deserialize_layer
@@ -19,22 +23,71 @@ __all__ = ["Sequential"]
 
 
 class Sequential(Model):
-    """A linear stack of layers."""
+    """A linear stack of layers (keras.Sequential), each feeding the next.
 
-    def __init__(self, layers=None, trainable=True, name=None):
+    With a known input shape (an Input first, a first layer's input_shape= / input_dim=,
+    or build()) the model is built at once and rebuilt at each add() or pop(); without one
+    it is built on the first data it sees. The layers must have unique names and one dtype.
+
+    Args:
+        layers: A list of layers (an Input or InputLayer may come first), default None.
+        trainable: Bool, default True.
+        name: Str, default None (a unique name such as "sequential").
+
+    Raises:
+        TypeError: An entry that is not a nerve layer.
+        ValueError: An Input that is not first, two layers of one name, layers of
+            different dtypes, or shapes that do not chain.
+
+    Example:
+        >>> import numpy as np, nerve
+        >>> model = nerve.Sequential([nerve.Input(shape=(8,)),
+        ...                           nerve.layers.Dense(4, activation="relu"),
+        ...                           nerve.layers.Dense(1, activation="sigmoid")])
+        >>> model.output_shape
+        (None, 1)
+        >>> model.predict(np.zeros((2, 8)), verbose=0).shape
+        (2, 1)
+    """
+
+    _layers: List[Layer]
+    _input: Optional[InputLayer]
+    _own_nodes: List[Any]
+
+    def __init__(self, layers: Optional[Iterable[Any]] = None, trainable: bool = True,
+                 name: Optional[str] = None) -> None:
         super().__init__(name=name, trainable=trainable)
         self._layers, self._input, self._own_nodes = [], None, []
         self._extend(layers or ())
 
     @property
-    def layers(self):
+    def layers(self) -> List[Layer]:
+        """The layers in order, without the input (a new list)."""
         return list(self._layers)
 
     def _sublayers(self):
         return list(self._layers)
 
-    def add(self, layer):
-        """Append a layer; with a known input shape the model (re)builds at once, as Keras."""
+    def add(self, layer: Any) -> None:
+        """Append a layer; with a known input shape the model (re)builds at once, as Keras.
+
+        The layer is checked before any change: on error the model stays as it was.
+
+        Args:
+            layer: A nerve layer, or an Input (as the first entry only).
+
+        Raises:
+            TypeError: Not a nerve layer.
+            ValueError: A second Input, a name the model already has, another dtype, or a
+                layer that cannot take the previous layer's output.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,))])
+            >>> model.add(nerve.layers.Dense(3))
+            >>> model.output_shape
+            (None, 3)
+        """
         self._extend([layer])
 
     def _extend(self, layers):
@@ -83,8 +136,23 @@ class Sequential(Model):
         for layer, inbound in nodes:
             layer._inbound_nodes[:] = inbound
 
-    def pop(self):
-        """Remove the last layer."""
+    def pop(self) -> Layer:
+        """Remove the last layer (the model rebuilds without it).
+
+        Returns:
+            The layer removed.
+
+        Raises:
+            ValueError: The model has no layers.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,))])
+            >>> model.add(nerve.layers.Dense(3))
+            >>> model.add(nerve.layers.Dense(2))
+            >>> model.pop().units, model.output_shape
+            (2, (None, 3))
+        """
         if not self._layers:
             raise ValueError("pop: the model has no layers")
         layer = self._layers.pop()
@@ -98,7 +166,8 @@ class Sequential(Model):
         return None if self._input is None else (None,) + tuple(self._input.batch_shape[1:])
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Tuple[Optional[int], ...]:
+        """The input's shape, batch first (AttributeError when no input is known yet)."""
         shape = self._input_shape_known()
         if shape is None:
             raise AttributeError("input_shape: the model has no input yet (give input_shape, "
@@ -106,11 +175,28 @@ class Sequential(Model):
         return shape
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> Tuple[Optional[int], ...]:
+        """The last layer's output shape, batch first (AttributeError without an input)."""
         return _chain_shape(self.input_shape, self._layers)
 
-    def build(self, input_shape=None):
-        """Create the weights for inputs of `input_shape` (batch dimension first, e.g. (None, 8))."""
+    def build(self, input_shape: Any = None) -> None:  # type: ignore[override]
+        """Create the weights for inputs of `input_shape` (batch first, e.g. (None, 8)).
+
+        Args:
+            input_shape: The input shape, default None (the known input's shape).
+
+        Raises:
+            ValueError: No layers; a shape other than the model's known input shape, or one
+                the layers cannot take.
+            AttributeError: No input_shape and none known.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.layers.Dense(2)])
+            >>> model.build((None, 3))
+            >>> [w.shape for w in model.get_weights()]
+            [(3, 2), (2,)]
+        """
         if input_shape is None:
             input_shape = self.input_shape
         if not self._layers:
@@ -153,22 +239,85 @@ class Sequential(Model):
         return entries
 
     # ---- configuration (used by nerve.saving) -------------------------------------------------
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
+        """Return the configuration: name, trainable and each layer's serialized form.
+
+        Returns:
+            {"name", "trainable", "layers": [the InputLayer's, then each layer's config]}.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,))])
+            >>> model.add(nerve.layers.Dense(3))
+            >>> [entry["class_name"] for entry in model.get_config()["layers"]]
+            ['InputLayer', 'Dense']
+        """
         layers = [serialize_layer(self._input)] if self._input is not None else []
         layers += [serialize_layer(layer) for layer in self._layers]
         return {"name": self.name, "trainable": self.trainable, "layers": layers}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],  # type: ignore[override]
+                    custom_objects: Optional[Mapping[str, Any]] = None) -> "Sequential":
+        """Make a Sequential from a get_config() configuration (new weights).
+
+        Args:
+            config: The dict get_config() returns.
+            custom_objects: Dict {name: class} for the user's layers not registered with
+                register_keras_serializable, default None.
+
+        Returns:
+            A new Sequential, built when the configuration gives an input.
+
+        Raises:
+            ValueError: An unknown layer class, or layers that do not chain.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,))])
+            >>> model.add(nerve.layers.Dense(3))
+            >>> nerve.Sequential.from_config(model.get_config()).output_shape
+            (None, 3)
+        """
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         model._extend([deserialize_layer(layer_config, custom_objects)
                        for layer_config in config.get("layers", [])])
         return model
 
-    def get_build_config(self):
+    def get_build_config(self) -> Optional[Dict[str, Any]]:
+        """Return {"input_shape": [...]} when the model is built, else None.
+
+        Returns:
+            The input shape as a list (what nerve.saving stores), or None.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,))])
+            >>> model.add(nerve.layers.Dense(3))
+            >>> model.get_build_config()
+            {'input_shape': [None, 4]}
+        """
         return {"input_shape": list(self.input_shape)} if self.built else None
 
-    def build_from_config(self, config):
+    def build_from_config(self, config: Optional[Dict[str, Any]]) -> None:
+        """Build from a get_build_config() configuration (nothing for None).
+
+        Args:
+            config: {"input_shape": [...]}, or None.
+
+        Raises:
+            ValueError: A shape the layers cannot take.
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.layers.Dense(2), nerve.layers.Dense(1)])
+            >>> model.build_from_config(None)  # nothing to build from
+            >>> model.built
+            False
+            >>> model.build_from_config({"input_shape": [None, 3]})
+            >>> model.input_shape, model.output_shape
+            ((None, 3), (None, 1))
+        """
         if config and config.get("input_shape") is not None:
             self.build(tuple(config["input_shape"]))
 

@@ -1,6 +1,9 @@
 """model.summary() in Keras's layout: a row per layer with its output shape and parameter
 count, a "Connected to" column for graphs that are not a plain chain, then the totals."""
+from __future__ import annotations
+
 import sys
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -11,9 +14,22 @@ from .._progress import can_encode
 _BOX, _PLAIN = "┏━┳┓┃┡╇┩├─┼┤│└┴┘", "+=++|++++-++|+++"
 
 
-def print_summary(model, line_length=None, print_fn=None):
-    """summary(): to print_fn, else to sys.stdout in characters it can encode (nothing
-    without a sys.stdout: pythonw, some services)."""
+def print_summary(model: Any, line_length: Optional[int] = None,
+                  print_fn: Optional[Callable[[str], Any]] = None) -> None:
+    """Print model.summary(): to print_fn, else to sys.stdout in characters it can encode
+    (nothing without a sys.stdout: pythonw, some services).
+
+    Args:
+        model: The model.
+        line_length: Int, the total width, default None (Keras's widths).
+        print_fn: A function taking each line, default None (print).
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models import summary
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> summary.print_summary(model, print_fn=lambda line: None)
+    """
     lines = summary_lines(model, line_length)
     if print_fn is None:
         stream = sys.stdout
@@ -45,8 +61,23 @@ def _params(layer):
     return f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
 
 
-def layer_rows(model):
-    """(cells, connections) per row; connections is None for a chain (no such column)."""
+def layer_rows(model: Any) -> Tuple[List[Tuple[str, str, str]], Optional[List[List[str]]]]:
+    """Return the summary's rows: the cells of each layer, and its sources.
+
+    Args:
+        model: The model.
+
+    Returns:
+        (cells per row: name (type), output shape, parameters; the sources per row, or None
+        for a chain, which has no "Connected to" column).
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models import summary
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> summary.layer_rows(model)
+        ([('dense... (Dense)', '(None, 2)', '10')], None)
+    """
     rows = []
     for layer, shape, sources in model._summary_entries():
         cells = (f"{layer.name} ({type(layer).__name__})", _shape_text(shape), _params(layer))
@@ -66,7 +97,23 @@ def _encodable(lines, encoding):
         return [line.translate(plain) for line in lines]
 
 
-def summary_lines(model, line_length=None):
+def summary_lines(model: Any, line_length: Optional[int] = None) -> List[str]:
+    """Return the lines of model.summary(), box drawing included.
+
+    Args:
+        model: The model.
+        line_length: Int, the total width, default None (Keras's widths).
+
+    Returns:
+        The lines: the title, the table, then the totals.
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models import summary
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> summary.summary_lines(model, line_length=60)[0]
+        'Model: "sequential..."'
+    """
     rows, connections = layer_rows(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
     widths = [31, 22, 13] if connections is None else [19, 17, 10, 17]
@@ -103,7 +150,23 @@ def summary_lines(model, line_length=None):
     return lines
 
 
-def totals(model):
+def totals(model: Any) -> List[str]:
+    """Return the summary's lines of totals: all, trainable, non-trainable (and the
+    optimizer's, once it has taken a step) parameters, with their sizes.
+
+    Args:
+        model: The model.
+
+    Returns:
+        The lines, as Keras prints them.
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models import summary
+        >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
+        >>> summary.totals(model)[1]
+        ' Trainable params: 10 (40.00 B)'
+    """
     itemsize = np.dtype(model.dtype or "float32").itemsize
     trainable = sum(w.size for w in model.trainable_weights)
     frozen = sum(w.size for w in model.non_trainable_weights)

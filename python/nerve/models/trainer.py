@@ -6,12 +6,15 @@ an optimizer step is one kernel call; the backend (nerve.set_backend) is read at
 each fit, evaluate and predict call. Invalid arguments raise before the model changes; a
 generator's batches (nerve.models.sources) are checked as they come, each before its step.
 """
+from __future__ import annotations
+
 import collections
 import math
 import os
 import threading
 import warnings
 import weakref
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -25,8 +28,21 @@ from . import compiling, sources, steps
 from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
 from .sources import count_argument
 
+if TYPE_CHECKING:
+    from .._typing import ArrayLike
+    from ..callbacks import Callback, History
+    from ..utils import PyDataset
+
+    # What fit / evaluate / predict take as x (and y): arrays, a list or a dict of them by
+    # input (output) name, or batches from a generator or a PyDataset.
+    Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike], Iterator[Any],
+                 PyDataset]
+    Logs = Union[float, List[float], Dict[str, float]]
+    Outputs = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
+
 _CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
-_MODELS = weakref.WeakSet()  # whose plan locks a forked child must not inherit held
+# The models whose plan locks a forked child must not inherit held.
+_MODELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def _reset_plan_locks():
@@ -38,7 +54,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_plan_locks)
 
 
-def _verbosity(verbose):
+def _verbosity(verbose: Union[str, int]) -> int:
     if verbose == "auto":
         return 1
     if verbose not in (0, 1, 2):
@@ -52,7 +68,15 @@ def _progress_bar(verbose):
 
 
 class Trainer(compiling.Compiling):
-    """The training half of a Model: buffers, plans and the loops."""
+    """The training half of a Model: buffers, plans and the loops (fit, evaluate, predict).
+
+    Not used on its own: nerve.Model inherits it, and its methods are documented there.
+
+    Example:
+        >>> from nerve.models.trainer import Trainer
+        >>> [name for name in ("fit", "evaluate", "predict") if name in vars(Trainer)]
+        ['fit', 'evaluate', 'predict']
+    """
 
     def _init_trainer(self):
         self._init_compiling()
@@ -281,12 +305,104 @@ class Trainer(compiling.Compiling):
         return np.zeros(len(self._output_names)) if len(self._output_names) > 1 else None
 
     # ---- training -----------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
-        """Train for `epochs` passes over (x, y), arrays, or x a generator or a PyDataset
-        yielding (x, y[, sample_weight]) batches; returns the History callback."""
+    def fit(self, x: Optional[Data] = None, y: Optional[Data] = None,
+            batch_size: Optional[int] = None, epochs: int = 1, verbose: Union[str, int] = "auto",
+            callbacks: Optional[Sequence[Callback]] = None, validation_split: float = 0.0,
+            validation_data: Optional[Any] = None, shuffle: bool = True,
+            class_weight: Optional[Mapping[int, float]] = None,
+            sample_weight: Optional[ArrayLike] = None, initial_epoch: int = 0,
+            steps_per_epoch: Optional[int] = None, validation_steps: Optional[int] = None,
+            validation_batch_size: Optional[int] = None,
+            validation_freq: int = 1) -> History:
+        """Train the model for a number of epochs (passes over the data).
+
+        Every argument is checked before the model changes: a bad one raises and leaves the
+        weights, the optimizer and the data as they were. A generator's or a PyDataset's
+        batches are checked as they come, each before its step. Each step runs whole: Ctrl-C
+        (KeyboardInterrupt) takes effect between two steps, so an interrupted fit leaves the
+        weights of the last finished step. A loss that stops being finite gives one
+        RuntimeWarning and training goes on (pass callbacks=[TerminateOnNaN()] to stop).
+
+        Under nerve.distributed (mpiexec, size() > 1) fit trains data-parallel: every rank
+        passes the same arguments; the ranks first check that they agree (model, optimizer,
+        batch_size, epochs, number of samples: a mismatch is a ValueError naming it) and take
+        rank 0's weights; each step every rank takes its slice of the global batch of
+        batch_size rows and the gradients are summed, so the weights equal one process's
+        (up to rounding). x and validation_data must be arrays there; the logs are global on
+        every rank and only rank 0 prints. See nerve.distributed.strategy.
+
+        Args:
+            x: The inputs: an array (samples first) or anything NumPy converts; a list (in
+                the model's input order) or a dict by input name for several inputs; or a
+                generator / iterator or a nerve.utils.PyDataset yielding (x, y) or
+                (x, y, sample_weight) batches. Floats, ints and bools; NaN or infinity is a
+                ValueError. Defaults to None (a ValueError: fit needs data).
+            y: The targets, in the same forms as x for several outputs: (samples, units), or
+                (samples,) for one output; integer labels in [0, classes) for the sparse
+                losses. Must be None when x is a generator or a PyDataset. Defaults to None.
+            batch_size: Int >= 1, the rows a step trains on, default None: 32, or enough
+                rows for steps_per_epoch batches to cover the data when it is given. Ignored
+                (but checked) for a generator or a PyDataset, whose batches have their size.
+            epochs: Int >= 0, the index of the epoch to stop at (with initial_epoch, as in
+                Keras: epochs - initial_epoch epochs run), default 1.
+            verbose: "auto" (1), 0 (silent), 1 (a progress bar) or 2 (one line per epoch),
+                default "auto". Printed by rank 0 alone under nerve.distributed.
+            callbacks: A list of nerve.callbacks.Callback, default None. A History (returned)
+                and, when verbose, a progress bar are added.
+            validation_split: Float in [0, 1), default 0.0: the fraction of the samples, the
+                LAST ones before any shuffling (as in Keras), held out and evaluated at the end
+                of each epoch. Arrays only; ignored when validation_data is given.
+            validation_data: (x_val, y_val) or (x_val, y_val, sample_weight_val) arrays, or
+                a generator or a PyDataset of such batches, evaluated at the end of each
+                validation_freq-th epoch into logs named val_loss, val_<metric>. Default None.
+            shuffle: Bool, default True: array rows are reshuffled each epoch (seeded by
+                nerve.utils.set_random_seed); a PyDataset's batch order is shuffled; a
+                generator's order is its own.
+            class_weight: Dict {class label (int): weight >= 0}, default None: each sample's
+                loss is weighted by its class's weight (the label itself, the rounded value of
+                one output, or the argmax of one-hot targets). Every class in y needs a weight.
+                Models with one output only.
+            sample_weight: Array (samples,) of finite weights >= 0, default None: each
+                sample's loss is weighted (times class_weight when both are given). None when
+                x is a generator or a PyDataset (its batches carry them).
+            initial_epoch: Int >= 0, the epoch to start from (to resume a previous fit),
+                default 0.
+            steps_per_epoch: Int >= 1, default None (a whole pass over the data per epoch).
+                With it an epoch takes the next steps_per_epoch batches of a pass that
+                continues across epochs; a pass that ends first ends the epoch early with a
+                warning. Required for a PyDataset without num_batches. A generator that runs
+                dry stops training with a warning (make it loop: while True:).
+            validation_steps: Int >= 1, the batches of validation_data per evaluation,
+                default None (all of them).
+            validation_batch_size: Int >= 1, the rows per validation step, default None
+                (batch_size).
+            validation_freq: Int >= 1, validate every validation_freq epochs, default 1 (a
+                list of epochs, which Keras also takes, is refused).
+
+        Returns:
+            The nerve.callbacks.History callback: history.history maps each log name (loss,
+            each metric, val_ ones) to its value per epoch.
+
+        Raises:
+            ValueError: The model is not compiled or has no loss; an argument out of range
+                (epochs, batch_size, verbose, validation_split, steps...); x, y,
+                sample_weight or class_weight of the wrong shape, length or values (NaN,
+                labels out of range, a class without a weight); y or sample_weight given with
+                a generator; a layer with the 'step' activation (it cannot train); under
+                nerve.distributed, a generator or ranks that disagree.
+            TypeError: Data that is not numeric, or class_weight that is not a dict.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> nerve.utils.set_random_seed(0)
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+            >>> history = model.fit(x, y, batch_size=4, epochs=2, validation_split=0.25,
+            ...                     verbose=0)
+            >>> sorted(history.history), len(history.history["loss"])
+            (['loss', 'mae', 'val_loss', 'val_mae'], 2)
+        """
         self._require_loss("fit")
         epochs = count_argument(epochs, "epochs", 0)
         initial_epoch = count_argument(initial_epoch, "initial_epoch", 0)
@@ -298,13 +414,13 @@ class Trainer(compiling.Compiling):
         self._require_trainable("fit")
         backend = get_backend()
         self._ensure_packed()
-        callbacks = callbacks_module.CallbackList(
+        callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_history=True, add_progbar=_progress_bar(verbose),
             verbose=verbose, epochs=epochs, steps=feed.batches_per_epoch)
-        self.history = callbacks.history
+        self.history = callback_list.history
         parallel = distributed.data_parallel(self)
         if parallel is not None:
-            parallel.start_fit(feed, validation, callbacks, dict(
+            parallel.start_fit(feed, validation, callback_list, dict(
                 batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch, shuffle=shuffle,
                 validation=validation is not None))
@@ -322,7 +438,7 @@ class Trainer(compiling.Compiling):
 
         self.stop_training = False
         logs, diverged = {}, False
-        callbacks.on_train_begin()
+        callback_list.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             if not feed.begin():
                 warnings.warn(f"fit: the generator has no batches left for epoch {epoch + 1} "
@@ -333,16 +449,16 @@ class Trainer(compiling.Compiling):
             running = feed.running(self)
             if parallel is not None:
                 running = parallel.running(running, training=True)
-            callbacks.on_epoch_begin(epoch)
-            self._train_epoch(feed, running, callbacks)
+            callback_list.on_epoch_begin(epoch)
+            self._train_epoch(feed, running, callback_list)
             logs = running.final_logs()
             if validation is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._test_loop(validation, callbacks, parallel)
+                val_logs = self._test_loop(validation, callback_list, parallel)
                 if val_logs is None:
                     warnings.warn(f"fit: validation_data has no batches left for epoch "
                                   f"{epoch + 1}, so it has no val_ logs", stacklevel=2)
                 logs.update(("val_" + key, value) for key, value in (val_logs or {}).items())
-            callbacks.on_epoch_end(epoch, logs)
+            callback_list.on_epoch_end(epoch, logs)
             if parallel is not None:  # every rank stops together
                 self.stop_training = parallel.anyone(self.stop_training)
             if self.stop_training:
@@ -354,7 +470,7 @@ class Trainer(compiling.Compiling):
                     f"weights are no longer finite numbers; lower the learning rate, scale the "
                     f"inputs, or pass callbacks=[TerminateOnNaN()] to stop at the first such "
                     f"batch", RuntimeWarning, stacklevel=2)
-        callbacks.on_train_end(logs)
+        callback_list.on_train_end(logs)
         return self.history
 
     def _train_epoch(self, feed, running, callbacks):
@@ -369,8 +485,40 @@ class Trainer(compiling.Compiling):
                 if self.stop_training:
                     break
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        """One optimizer step on this batch; returns its loss (and metrics on this batch)."""
+    def train_on_batch(self, x: Data, y: Optional[Data] = None,
+                       sample_weight: Optional[ArrayLike] = None,
+                       class_weight: Optional[Mapping[int, float]] = None,
+                       return_dict: bool = False) -> Logs:
+        """Run one optimizer step on this batch, as one step of fit would.
+
+        The step runs whole (Ctrl-C takes effect after it). No callbacks run.
+
+        Args:
+            x: The batch's inputs: an array, or a list / dict of arrays for several inputs.
+            y: The batch's targets (as fit takes them), default None.
+            sample_weight: Array (samples,) of weights >= 0, default None.
+            class_weight: Dict {class label: weight >= 0}, default None (one output only).
+            return_dict: Bool, default False: return a dict of the logs by name.
+
+        Returns:
+            The loss on this batch (computed before the update) when the model has no
+            metrics, else [loss, *metrics]; with return_dict, {name: value}.
+
+        Raises:
+            ValueError: The model is not compiled or has no loss, the data does not fit
+                the model (as in fit), or a layer cannot train.
+            RuntimeError: Under nerve.distributed with several ranks (the ranks would drift
+                apart: use fit).
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> loss = model.train_on_batch(np.ones((2, 4)), np.zeros((2, 1)))
+            >>> sorted(model.train_on_batch(np.ones((2, 4)), np.zeros((2, 1)),
+            ...                             return_dict=True))
+            ['loss', 'mae']
+        """
         self._require_loss("train_on_batch")
         if distributed.size() > 1:
             raise RuntimeError("train_on_batch: its step would train this rank alone, and the "
@@ -392,17 +540,53 @@ class Trainer(compiling.Compiling):
         return self._results(running.logs(), return_dict)
 
     # ---- evaluation and prediction ------------------------------------------------------------
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
-        """The loss alone without metrics, else [loss, *metrics] (a dict with return_dict);
-        x may be a generator or a PyDataset, and `steps` limits the batches."""
+    def evaluate(self, x: Optional[Data] = None, y: Optional[Data] = None,
+                 batch_size: Optional[int] = None, verbose: Union[str, int] = "auto",
+                 sample_weight: Optional[ArrayLike] = None, steps: Optional[int] = None,
+                 callbacks: Optional[Sequence[Callback]] = None,
+                 return_dict: bool = False) -> Logs:
+        """Compute the loss and the metrics of the model on the data, in inference mode.
+
+        Under nerve.distributed each rank evaluates the data it is passed; with sharded
+        data the results are summed over the ranks.
+
+        Args:
+            x: The inputs, as fit takes them (arrays, a list / dict of arrays, a generator
+                or a PyDataset of (x, y) or (x, y, sample_weight) batches). Default None.
+            y: The targets, as fit takes them; None for a generator or PyDataset. Default
+                None.
+            batch_size: Int >= 1, rows per step, default None (32, or enough for `steps`).
+            verbose: "auto" (1), 0, 1 or 2, default "auto".
+            sample_weight: Array (samples,) of weights >= 0, default None.
+            steps: Int >= 1, the number of batches to evaluate, default None (all).
+            callbacks: A list of nerve.callbacks.Callback (on_test_* hooks), default None.
+            return_dict: Bool, default False: return a dict of the logs by name.
+
+        Returns:
+            The loss (a float) when the model has no metrics and one output, else
+            [loss, *output losses, *metrics] in the order of the logs; with return_dict,
+            {name: value}.
+
+        Raises:
+            ValueError: The model is not compiled or has no loss, an argument is out of
+                range, or the data does not fit the model (as in fit).
+            TypeError: Data that is not numeric.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> model.evaluate(np.ones((4, 4)), np.zeros((4, 1)), verbose=0,
+            ...                return_dict=True).keys()
+            dict_keys(['loss', 'mae'])
+        """
         self._require_loss("evaluate")
         verbose = _verbosity(verbose)
         feed = sources.feed(self, x, y, sample_weight, None, batch_size, steps, False, "test")
-        callbacks = callbacks_module.CallbackList(
+        callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
             epochs=1, steps=feed.batches_per_epoch)
-        logs = self._test_loop(self._bind_test(feed, get_backend()), callbacks,
+        logs = self._test_loop(self._bind_test(feed, get_backend()), callback_list,
                                distributed.data_parallel(self))
         return self._results(logs, return_dict)
 
@@ -432,8 +616,30 @@ class Trainer(compiling.Compiling):
         callbacks.on_test_end(logs)
         return logs
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        """evaluate() on one batch, without callbacks."""
+    def test_on_batch(self, x: Data, y: Optional[Data] = None,
+                      sample_weight: Optional[ArrayLike] = None,
+                      return_dict: bool = False) -> Logs:
+        """Compute the loss and metrics on one batch, as evaluate() does, without callbacks.
+
+        Args:
+            x: The batch's inputs (an array, or a list / dict for several inputs).
+            y: The batch's targets, default None.
+            sample_weight: Array (samples,) of weights >= 0, default None.
+            return_dict: Bool, default False: return a dict of the logs by name.
+
+        Returns:
+            The loss, or [loss, *metrics]; with return_dict, {name: value}.
+
+        Raises:
+            ValueError: The model is not compiled or has no loss, or the data does not fit.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> float(model.test_on_batch(np.zeros((2, 4)), np.zeros((2, 1)))[0])
+            0.0
+        """
         self._require_loss("test_on_batch")
         xs, ys, weights = self._data(x, y, sample_weight)
         feed = sources.ArrayFeed(self, xs, ys, weights, len(xs[0]), None, False, "test", "")
@@ -448,10 +654,38 @@ class Trainer(compiling.Compiling):
         values = [logs[name] for name in names + [n for n, _ in self._named_metrics()]]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The outputs for x, computed batch_size rows at a time (a list or dict of arrays for
-        a model with several outputs, as its outputs were given); x may be a generator or a
-        PyDataset of x, (x,) or (x, y) batches, and `steps` limits the batches."""
+    def predict(self, x: Data, batch_size: Optional[int] = None,
+                verbose: Union[str, int] = "auto", steps: Optional[int] = None,
+                callbacks: Optional[Sequence[Callback]] = None) -> Outputs:
+        """Compute the model's outputs for x, batch_size rows at a time, in inference mode.
+
+        With verbose=0, no callbacks and at most one batch of arrays it runs as one forward
+        pass (the low-latency path of model(x)). A model built without an input shape is
+        built from x.
+
+        Args:
+            x: The inputs: an array, a list / dict of arrays for several inputs, or a
+                generator / PyDataset yielding x, (x,) or (x, y) batches (y is ignored).
+            batch_size: Int >= 1, default None (32, or enough rows for `steps` batches).
+            verbose: "auto" (1), 0, 1 or 2, default "auto".
+            steps: Int >= 1, the number of batches to predict, default None (all).
+            callbacks: A list of nerve.callbacks.Callback (on_predict_* hooks), default None.
+
+        Returns:
+            An array (samples, ...) in the model's dtype; for a model with several outputs,
+            a list or a dict of arrays, as its outputs were given.
+
+        Raises:
+            ValueError: x of the wrong shape or with NaN / infinity, a bad argument, or a
+                model not built and without layers.
+            TypeError: x that is not numeric.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(3)])
+            >>> model.predict(np.ones((5, 4)), verbose=0).shape
+            (5, 3)
+        """
         verbose = _verbosity(verbose)
         if callbacks is None and verbose == 0 and steps is None and not sources.is_stream(x):
             xs = self._inputs(x)
@@ -462,10 +696,10 @@ class Trainer(compiling.Compiling):
                                      "steps=None")
         else:
             feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
-        callbacks = callbacks_module.CallbackList(
+        callback_list = callbacks_module.CallbackList(
             callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
             epochs=1, steps=feed.batches_per_epoch)
-        return self._predict_loop(get_backend(), feed, callbacks)
+        return self._predict_loop(get_backend(), feed, callback_list)
 
     def _predict_loop(self, backend, feed, callbacks):
         self._ensure_packed()
@@ -482,8 +716,25 @@ class Trainer(compiling.Compiling):
         callbacks.on_predict_end()
         return self._structured_outputs(feed.outputs())
 
-    def predict_on_batch(self, x):
-        """predict() on one batch, without callbacks or progress output."""
+    def predict_on_batch(self, x: Data) -> Outputs:
+        """Compute the outputs for one batch: predict() without callbacks or progress.
+
+        Args:
+            x: The batch's inputs (an array, or a list / dict for several inputs).
+
+        Returns:
+            The outputs, as predict returns them.
+
+        Raises:
+            ValueError: x of the wrong shape or with NaN / infinity.
+            TypeError: x that is not numeric.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(3)])
+            >>> model.predict_on_batch(np.ones((2, 4))).dtype
+            dtype('float32')
+        """
         return self._call_on_arrays(x, False)
 
     def _call_on_arrays(self, x, training):

@@ -17,7 +17,8 @@ try:
 except ImportError:
     raise ImportError("nerve.wrappers needs scikit-learn >= 1.6: pip install scikit-learn "
                       "(or pip install \"nerve[sklearn]\")") from None
-if tuple(map(int, _re.match(r"(\d+)\.(\d+)", _sklearn.__version__).groups())) < _MINIMUM_SKLEARN:
+if tuple(map(int, _re.match(r"(\d+)\.(\d+)",  # type: ignore[union-attr]
+                            _sklearn.__version__).groups())) < _MINIMUM_SKLEARN:
     raise ImportError(f"nerve.wrappers needs scikit-learn >= 1.6, found {_sklearn.__version__}: "
                       f"pip install -U scikit-learn")
 

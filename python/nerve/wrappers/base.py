@@ -1,4 +1,8 @@
 """What the three wrappers share: parameters, the model each fit trains, pickling, cloning."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Union
+
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -6,24 +10,45 @@ from ..models import Model
 from ._models import copy_model, fresh_clone, from_picklable, to_picklable
 
 
-class NerveEstimator(BaseEstimator):
-    """A scikit-learn estimator that trains a nerve model (keras.wrappers' SKLBase).
+# The constructor's arguments, documented once for NerveEstimator and the three wrappers.
+ESTIMATOR_ARGUMENTS = """    Args:
+        model: A compiled nerve Model, or a function model(X=..., y=..., **model_kwargs)
+            returning one. A Model is cloned (fresh weights, same compile settings) before
+            each fit unless warm_start is True, in which case that very model is trained.
+        warm_start: Bool, default False: whether a new fit continues from the weights of
+            the previous one.
+        model_kwargs: Dict of keyword arguments for `model` when it is a function, default
+            None.
+        fit_kwargs: Dict of keyword arguments for Model.fit (epochs, batch_size, ...),
+            default None; those given to fit itself take precedence. verbose defaults to 0,
+            as scikit-learn's estimators are silent.
 
-    Args:
-        model: a compiled nerve Model, or a function `model(X=..., y=..., **model_kwargs)`
-            returning one. A Model is cloned (fresh weights, same compile settings) before each
-            fit unless `warm_start` is True, in which case that very model is trained.
-        warm_start: whether a new fit continues from the weights of the previous one.
-        model_kwargs: keyword arguments for `model` when it is a function.
-        fit_kwargs: keyword arguments for `Model.fit` (epochs, batch_size, ...); those given to
-            `fit` itself take precedence. `verbose` defaults to 0, as scikit-learn's estimators
-            are silent.
+    Raises:
+        TypeError: At fit: a model that is neither a Model nor a function, or parameters of
+            the wrong types.
+        ValueError: At fit: an uncompiled model, one with several outputs, or model_kwargs
+            with a Model instance.
+"""
+
+
+class NerveEstimator(BaseEstimator):
+    __doc__ = """A scikit-learn estimator that trains a nerve model (keras.wrappers' SKLBase).
 
     Attributes after fit: `model_` (the trained Model), `history_` (History.history: the
     logs per epoch), `n_features_in_` (and `feature_names_in_` for a DataFrame).
+
+""" + ESTIMATOR_ARGUMENTS + """
+    Example:
+        >>> import nerve
+        >>> from nerve.wrappers import SKLearnRegressor
+        >>> SKLearnRegressor(model=nerve.Sequential(), fit_kwargs={"epochs": 2}).get_params()
+        {'fit_kwargs': {'epochs': 2}, 'model': <Sequential ...>, 'model_kwargs': None,
+         'warm_start': False}
     """
 
-    def __init__(self, model, warm_start=False, model_kwargs=None, fit_kwargs=None):
+    def __init__(self, model: Union[Model, Callable[..., Model]], warm_start: bool = False,
+                 model_kwargs: Optional[Dict[str, Any]] = None,
+                 fit_kwargs: Optional[Dict[str, Any]] = None) -> None:
         self.model = model
         self.warm_start = warm_start
         self.model_kwargs = model_kwargs
@@ -49,9 +74,33 @@ class NerveEstimator(BaseEstimator):
         super().__setstate__(from_picklable(state))
 
     # ---- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y=None, **kwargs):
-        """Train the model on X, y (required: None is refused by name); `kwargs` go to
-        Model.fit (over `fit_kwargs`)."""
+    def fit(self, X: Any, y: Any = None, **kwargs: Any) -> "NerveEstimator":
+        """Train the model on X, y: a fresh clone (or the function's new model) unless
+        warm_start continues the previous one.
+
+        Args:
+            X: Array-like or DataFrame (n_samples, n_features).
+            y: Targets (n_samples,) or (n_samples, k); required (None is refused by name),
+                default None.
+            **kwargs: Passed to Model.fit, over fit_kwargs.
+
+        Returns:
+            The estimator itself, fitted (model_, history_).
+
+        Raises:
+            ValueError: y missing, X or y that scikit-learn's validation refuses, or a model
+                that cannot be trained (see the class).
+            TypeError: Parameters of the wrong types.
+
+        Example:
+            >>> import numpy as np, nerve
+            >>> from nerve.wrappers import SKLearnRegressor
+            >>> model = nerve.Sequential([nerve.Input(shape=(3,)), nerve.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> fitted = SKLearnRegressor(model).fit(np.ones((4, 3)), np.zeros(4), epochs=2)
+            >>> len(fitted.history_["loss"])
+            2
+        """
         fit_kwargs = self._checked_params()
         X, y = self._validated(X, y)
         model_targets = self._encode_targets(y)
