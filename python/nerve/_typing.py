@@ -6,7 +6,7 @@ from numpy.typing import ArrayLike, NDArray
 from numpy.typing import DTypeLike as _NumPyDTypeLike
 
 
-def _forward(name: str, module: str) -> Any:
+def forward_reference(name: str, module: str) -> Any:
     """A reference to `module`.`name` that resolves from any module using the aliases below
     (typing.get_type_hints, pdoc): the classes import this module, so it cannot import them."""
     try:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from .graph import SymbolicTensor
     from .variables import Variable
 else:
-    Variable = _forward("Variable", "nerve.variables")
-    SymbolicTensor = _forward("SymbolicTensor", "nerve.graph.tensor")
+    Variable = forward_reference("Variable", "nerve.variables")
+    SymbolicTensor = forward_reference("SymbolicTensor", "nerve.graph.tensor")
 
 # What nerve.ops accepts: arrays and anything NumPy converts, Variables, symbolic tensors.
 TensorLike = Union[ArrayLike, Variable, SymbolicTensor]

@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 import numpy as np
 
 from . import _atomic_files, distributed, registration
+from ._typing import forward_reference as _forward_reference
 from .variables import weight_budget
 from .registration import register_keras_serializable  # noqa: F401  (keras.saving's name)
 
 if TYPE_CHECKING:
     from .models import Model
+else:  # nerve.models imports this module: a reference that get_type_hints resolves
+    Model = _forward_reference("Model", "nerve.models")
 
 _PathLike = Union[str, bytes, "os.PathLike[str]"]
 
@@ -89,8 +92,10 @@ def save_model(model: Model, filepath: _PathLike) -> None:
 
 
 def load_model(filepath: _PathLike, custom_objects: Optional[Mapping[str, Any]] = None) -> Model:
-    """Rebuild the model saved in `filepath`: same predictions, and training continues where
-    it stopped (the optimizer state is restored).
+    """Rebuild the model saved in `filepath`.
+
+    Same predictions, and training continues where it stopped (the optimizer state is
+    restored).
 
     Safe on untrusted files: nothing is unpickled or run, sizes are bounded by the file's,
     and the format is told by content (nerve's, or a Keras 3 .keras archive), not by name.
@@ -191,8 +196,9 @@ def _from_header(filepath, what, make):
 
 
 def save_weights(model: Model, filepath: _PathLike) -> None:
-    """Save the model's weights (get_weights() order) to `filepath` (rank 0 alone, as
-    save_model).
+    """Save the model's weights (get_weights() order) to `filepath`.
+
+    In a nerve.distributed run rank 0 alone writes, as save_model.
 
     nerve's format, or Keras 3's weights format for a name ending in .h5 (.weights.h5).
 

@@ -17,8 +17,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Optional
 
+from .._typing import forward_reference as _forward_reference
+
 if TYPE_CHECKING:
     from .strategy import DataParallel
+else:  # imported when first needed (it imports the trainer's pieces)
+    DataParallel = _forward_reference("DataParallel", "nerve.distributed.strategy")
 
 _LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS",
                        "MV2_COMM_WORLD_SIZE")

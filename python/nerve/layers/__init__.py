@@ -6,7 +6,7 @@ Layers are the nodes of a model's graph: called on symbolic tensors (from `Input
 the connection; called on arrays they compute at once. See nerve.layers.layer for how a layer
 lowers to kernel calls.
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from .. import registration, utils
 from .activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
@@ -75,7 +75,7 @@ def serialize(layer: Layer) -> Dict[str, Any]:
     return {"class_name": registration.get_registered_name(layer), "config": layer.get_config()}
 
 
-def deserialize(config: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
+def deserialize(config: Any, custom_objects: Optional[Mapping[str, Any]] = None) -> Any:
     """A new layer (or model) from what serialize() returns; `get` is the same function.
 
     Args:

@@ -16,8 +16,9 @@ __all__ = ["Functional"]
 
 
 class Functional(Model):
-    """A model given by its input and output tensors: what nerve.Model(inputs, outputs)
-    returns (see Model for the arguments).
+    """A model given by its input and output tensors.
+
+    What nerve.Model(inputs, outputs) returns (see Model for the arguments).
 
     Example:
         >>> import nerve

@@ -54,6 +54,8 @@ class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not La
         name: Str, default None (a unique name from the class name).
         trainable: Bool, default True.
         dtype: The weights' dtype, "float32" or "float64", default None (float32).
+        args: The positional form, default none: Model(inputs, outputs), as Keras takes it.
+        kwargs: The keyword form of the arguments above, default none.
 
     Raises:
         ValueError: Only one of inputs and outputs given, or layers of different dtypes.
@@ -551,8 +553,9 @@ class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not La
         saving.save_weights(self, filepath)
 
     def load_weights(self, filepath: Union[str, bytes, os.PathLike]) -> None:
-        """Load weights saved by save_weights or save (nerve's or Keras's files) into the
-        model; everything is checked first, so on any error the model is unchanged.
+        """Load weights saved by save_weights or save (nerve's or Keras's files).
+
+        Everything is checked first, so on any error the model is unchanged.
 
         Args:
             filepath: The file's path (str, bytes or os.PathLike).

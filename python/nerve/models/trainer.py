@@ -14,7 +14,7 @@ import os
 import threading
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -28,17 +28,16 @@ from . import compiling, sources, steps
 from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
 from .sources import count_argument
 
-if TYPE_CHECKING:
-    from .._typing import ArrayLike
-    from ..callbacks import Callback, History
-    from ..utils import PyDataset
+from .._typing import ArrayLike
+from ..callbacks import Callback, History
+from ..utils import PyDataset
 
-    # What fit / evaluate / predict take as x (and y): arrays, a list or a dict of them by
-    # input (output) name, or batches from a generator or a PyDataset.
-    Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike], Iterator[Any],
-                 PyDataset]
-    Logs = Union[float, List[float], Dict[str, float]]
-    Outputs = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
+# What fit / evaluate / predict take as x (and y): arrays, a list or a dict of them by input
+# (output) name, or batches from a generator or a PyDataset. Defined at run time, so that
+# typing.get_type_hints and pdoc resolve the annotations.
+Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike], Iterator[Any], PyDataset]
+Logs = Union[float, List[float], Dict[str, float]]
+Outputs = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
 
 _CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
 # The models whose plan locks a forked child must not inherit held.

@@ -75,8 +75,10 @@ class NerveEstimator(BaseEstimator):
 
     # ---- fitting ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, **kwargs: Any) -> "NerveEstimator":
-        """Train the model on X, y: a fresh clone (or the function's new model) unless
-        warm_start continues the previous one.
+        """Train the model on X, y.
+
+        A fresh clone (or the function's new model) unless warm_start continues the
+        previous one.
 
         Args:
             X: Array-like or DataFrame (n_samples, n_features).

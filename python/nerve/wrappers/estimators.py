@@ -150,8 +150,9 @@ class SKLearnRegressor(RegressorMixin, NerveEstimator):
         return tags
 
     def predict(self, X: Any) -> np.ndarray:
-        """Return float64 predictions, as scikit-learn's regressors give (and its checks
-        require).
+        """Return float64 predictions, as scikit-learn's regressors give.
+
+        (scikit-learn's checks require float64.)
 
         Args:
             X: Samples shaped (n_samples, n_features) like fit's.
@@ -180,8 +181,9 @@ class SKLearnRegressor(RegressorMixin, NerveEstimator):
 
 
 class SKLearnTransformer(TransformerMixin, NerveEstimator):
-    __doc__ = """A scikit-learn transformer whose transform is a trained nerve model's output (an
-    embedding, say); fit trains the model on X, y (keras.wrappers.SKLearnTransformer).
+    __doc__ = """A scikit-learn transformer whose transform is a trained nerve model's output.
+
+    An embedding, say; fit trains the model on X, y (keras.wrappers.SKLearnTransformer).
 
 """ + ESTIMATOR_ARGUMENTS + """
     Example:
