@@ -7,9 +7,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import registration, utils
-from ._typing import ArrayLike, DTypeLike, Shape
-from .variables import Variable
+from .. import registration, utils
+from .._typing import ArrayLike, DTypeLike, Shape
+from ..variables import Variable
 
 __all__ = ["Metric", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy",
@@ -92,7 +92,7 @@ class Metric(utils.Configurable):
             >>> metric.add_weight((2,), initializer="ones").numpy()
             array([1., 1.], dtype=float32)
         """
-        from . import initializers
+        from .. import initializers
 
         shape = tuple(shape)
         dtype = np.dtype(dtype or self.dtype)
@@ -248,7 +248,7 @@ class MeanMetricWrapper(_MeanMetric):
 
     def _samplewise(self, y_true, y_pred):
         """fn on the arrays as given (y_true brought to y_pred's rank), averaged per sample."""
-        from .losses import _same_rank
+        from ..losses import _same_rank
 
         y_pred = np.asarray(y_pred)
         y_true = np.asarray(_same_rank(np.asarray(y_true), y_pred), y_pred.dtype)

@@ -13,8 +13,8 @@ from typing import Any, Callable, Dict, Iterable, Optional, Union
 
 import numpy as np
 
-from . import distributed
-from ._progress import ProgressBar, print_message
+from .. import distributed
+from .._progress import ProgressBar, print_message
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",

@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, T
 
 import numpy as np
 
-from . import _interrupts, utils
-from ._typing import ArrayLike, DTypeLike
+from .. import _interrupts, utils
+from .._typing import ArrayLike, DTypeLike
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get",
            "serialize", "deserialize"]
@@ -289,7 +289,7 @@ _SCHEDULES = (LearningRateSchedule, ExponentialDecay, InverseTimeDecay, Piecewis
               PolynomialDecay, CosineDecay)
 # A module object, so both `nerve.optimizers.schedules.CosineDecay` and
 # `from nerve.optimizers.schedules import CosineDecay` work as in Keras.
-schedules = types.ModuleType(__name__ + ".schedules", "Learning-rate schedules.")
+schedules = types.ModuleType(__package__ + ".schedules", "Learning-rate schedules.")
 for _cls in _SCHEDULES:
     setattr(schedules, _cls.__name__, _cls)
 schedules.serialize = utils.serialize  # type: ignore[attr-defined]

@@ -12,10 +12,10 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from . import ops, registration, utils
-from ._typing import DTypeLike, Tensor, TensorLike
-from .backend import get_backend
-from .graph import Graph, SymbolicTensor, is_symbolic, source_tensor
+from .. import ops, registration, utils
+from .._typing import DTypeLike, Tensor, TensorLike
+from ..backend import get_backend
+from ..graph import Graph, SymbolicTensor, is_symbolic, source_tensor
 
 __all__ = ["Loss", "LossFunctionWrapper", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber",
@@ -325,7 +325,7 @@ class Loss(utils.Configurable):
     def _graph(self, y_pred, target_shape):
         """The graph of call() from (y_true, y_pred) sources to per-sample losses, traced once
         per shape (the targets are already in the shape call() receives)."""
-        from .ops.core import tracing
+        from ..ops.core import tracing
 
         key = (tuple(y_pred.shape), tuple(target_shape), y_pred.dtype)
         if key not in self._graphs:
