@@ -176,7 +176,7 @@ def fit_on_new_plans(model):
 
 TRAINING_CALLS = {  # (the call, the function whose interrupt points count)
     "fit": (fit, ("trainer.py", "_train_epoch")),
-    "fit building its plan": (fit_on_new_plans, ("trainer.py", "_plan")),
+    "fit building its plan": (fit_on_new_plans, ("buffers.py", "_plan")),
     "train_on_batch": (lambda model: model.train_on_batch(*(a[:BATCH] for a in data())),
                        ("steps.py", "step")),
 }
@@ -252,10 +252,10 @@ def test_an_interrupted_repacking_leaves_the_model_whole():
         model.fit(x, y, batch_size=BATCH, verbose=0)
 
     model = copy_of_the_pair()
-    points = interrupt_points(fit, ("trainer.py", "_pack"))
+    points = interrupt_points(fit, ("buffers.py", "_pack"))
     for point in range(1, points + 1):
         model = copy_of_the_pair()
-        assert interrupted_at(point, fit, ("trainer.py", "_pack")), \
+        assert interrupted_at(point, fit, ("buffers.py", "_pack")), \
             f"the interrupt at point {point} was lost"
         fit()
         assert_packed(model)

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Mapping, Optio
 
 import numpy as np
 
-from .. import _atomic_files, registration, saving
+from .. import _archive, _atomic_files, registration, saving
 from ..variables import weight_budget
 from . import keras_config
 
@@ -52,7 +52,7 @@ def is_keras_archive(archive: zipfile.ZipFile) -> bool:
         True
     """
     names = set(archive.namelist())
-    return CONFIG in names and saving._HEADER not in names
+    return CONFIG in names and _archive._HEADER not in names
 
 
 def _h5py(filepath):
@@ -99,14 +99,14 @@ def read_archive(filepath: str, archive: zipfile.ZipFile) -> Tuple[Any, bytes]:
     missing = [name for name in (CONFIG, WEIGHTS) if name not in names]
     if missing:
         raise saving._error(filepath, f"a Keras archive without {' or '.join(missing)}")
-    info = saving._member(filepath, archive, CONFIG)
+    info = _archive._member(filepath, archive, CONFIG)
     if info.file_size > _MAX_CONFIG_BYTES:
         raise saving._error(filepath, f"{CONFIG} is too large")
     try:
         config = json.loads(archive.read(info).decode("utf-8"))
     except ValueError as error:
         raise saving._error(filepath, f"{CONFIG} is not valid JSON: {error}") from None
-    weights = archive.read(saving._member(filepath, archive, WEIGHTS))
+    weights = archive.read(_archive._member(filepath, archive, WEIGHTS))
     if not weights.startswith(b"\x89HDF"):
         raise saving._error(filepath, f"{WEIGHTS} is not an HDF5 file")
     return config, weights

@@ -2,8 +2,19 @@
 before a model changes."""
 import math
 import numbers
+from typing import Any, Dict, Iterator, List, Mapping, Sequence, Union
 
 import numpy as np
+
+from .._typing import ArrayLike
+from ..utils import PyDataset
+
+# What fit / evaluate / predict take as x (and y): arrays, a list or a dict of them by input
+# (output) name, or batches from a generator or a PyDataset. Defined at run time, so that
+# typing.get_type_hints and pdoc resolve the annotations.
+Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike], Iterator[Any], PyDataset]
+Logs = Union[float, List[float], Dict[str, float]]
+Outputs = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
 
 
 def as_inputs(x, name, dtype, sample_shape=None):

@@ -19,9 +19,7 @@ once for inference); it must not depend on tensor values.
 """
 from __future__ import annotations
 
-import json
-import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -30,13 +28,15 @@ from ..graph import (Graph, SymbolicTensor, flatten, is_symbolic, pack_like, sou
                      structure_of)
 from ..layers.core import InputLayer
 from ..layers.layer import IntegerInputsExpected, Layer, batch_shape
-from .summary import print_summary
+from .persistence import Persistence
+from .summary import Summary
 from .trainer import Trainer
 
 _InputShape = Any  # a shape such as (None, 8), or a list of them for several inputs
 
 
-class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not Layer's
+# Trainer._forward is not Layer's: hence the ignore.
+class Model(Persistence, Summary, Trainer, Layer):  # type: ignore[misc]
     """A trainable graph of layers (keras.Model): functional, subclassed or Sequential.
 
     `Model(inputs, outputs)` makes a functional model (a Functional) from the symbolic
@@ -382,46 +382,7 @@ class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not La
             raise ValueError("set_weights: the model is not built yet (call build() or fit first)")
         Layer.set_weights(self, weights)
 
-    # ---- configuration and saving -------------------------------------------------------------
-    def get_build_config(self) -> Optional[Dict[str, Any]]:
-        """Return {"input_shape": ...} a subclassed model was built with, or None.
-
-        Returns:
-            The input shape(s) build() was called with (what nerve.saving stores), or None
-            for a model not built by build() (functional models rebuild from their config).
-
-        Example:
-            >>> import nerve
-            >>> inputs = nerve.Input(shape=(4,))
-            >>> nerve.Model(inputs, nerve.layers.Dense(2)(inputs)).get_build_config() is None
-            True
-        """
-        if self._sources is None:
-            return None
-        shapes = [list(t.shape) for t in self._sources]
-        return {"input_shape": shapes if self._input_structure is not None else shapes[0]}
-
-    def build_from_config(self, config: Optional[Dict[str, Any]]) -> None:
-        """Build the model from a get_build_config() configuration (nothing for None).
-
-        Args:
-            config: {"input_shape": shape or list of shapes}, or None.
-
-        Raises:
-            ValueError: A shape the model cannot take.
-
-        Example:
-            >>> import nerve
-            >>> model = nerve.Sequential([nerve.layers.Dense(2)])
-            >>> model.build_from_config({"input_shape": [None, 3]})
-            >>> model.built
-            True
-        """
-        if config and config.get("input_shape") is not None:
-            shape = config["input_shape"]
-            self.build([tuple(s) for s in shape] if shape and isinstance(shape[0], list)
-                       else tuple(shape))
-
+    # ---- configuration -----------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Model":
         """Make a model from its get_config() configuration (its constructor's arguments).
@@ -448,193 +409,8 @@ class Model(Trainer, Layer):  # type: ignore[misc]  # Trainer._forward is not La
         """
         return cls(**_accepted_arguments(cls, config))
 
-    def to_json(self, **kwargs: Any) -> str:
-        """Return the architecture as JSON, which nerve.models.model_from_json rebuilds.
-
-        Args:
-            **kwargs: Passed to json.dumps (indent=2, ...).
-
-        Returns:
-            A JSON object {"class_name", "config", "module"}; no weights.
-
-        Raises:
-            NotImplementedError: A functional model whose graph calls nerve.ops directly.
-
-        Example:
-            >>> import json, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> json.loads(model.to_json())["class_name"]
-            'Sequential'
-        """
-        return json.dumps({"class_name": registration.get_registered_name(self),
-                           "config": self.get_config(), "module": "nerve.models"}, **kwargs)
-
-    def save(self, filepath: Union[str, bytes, os.PathLike]) -> None:
-        """Save the architecture, weights, compile settings and optimizer state to a file.
-
-        See nerve.saving.save_model: nerve's own format (.nerve by convention), or a Keras 3
-        archive for a name ending in .keras. Under nerve.distributed only rank 0 writes.
-
-        Args:
-            filepath: The file's path (str, bytes or os.PathLike).
-
-        Raises:
-            ValueError: A name ending in .h5, .hdf5 or .onnx (formats save does not write).
-            TypeError: A filepath that is not a path.
-
-        Example:
-            >>> import os, tempfile, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> with tempfile.TemporaryDirectory() as folder:
-            ...     model.save(os.path.join(folder, "model.nerve"))
-            ...     loaded = nerve.models.load_model(os.path.join(folder, "model.nerve"))
-            >>> loaded.count_params()
-            10
-        """
-        from .. import saving
-        saving.save_model(self, filepath)
-
-    def export(self, filepath: Union[str, bytes, os.PathLike], format: str = "onnx",
-               verbose: Optional[bool] = None) -> None:
-        """Write the inference graph for another runtime (Keras 3's call): ONNX.
-
-        See nerve.interop.onnx_export (needs the onnx package).
-
-        Args:
-            filepath: The file's path, ending in .onnx.
-            format: "onnx", the one format nerve exports, default "onnx".
-            verbose: Ignored (Keras's), default None.
-
-        Raises:
-            ValueError: Another format, a name not ending in .onnx, or a layer ONNX export
-                does not translate.
-            ImportError: The onnx package is missing.
-
-        Example:
-            >>> import os, tempfile, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> with tempfile.TemporaryDirectory() as folder:
-            ...     model.export(os.path.join(folder, "model.onnx"))
-            ...     os.path.exists(os.path.join(folder, "model.onnx"))
-            True
-        """
-        from .. import saving
-        from ..interop import onnx_export
-        filepath = saving._path(filepath)
-        if format != "onnx":
-            raise ValueError(f"format: nerve exports 'onnx' only, received {format!r}")
-        if not filepath.lower().endswith(".onnx"):
-            raise ValueError(f"filepath: an ONNX file's name ends in .onnx, received "
-                             f"{filepath!r}")
-        onnx_export.export(self, filepath)
-
-    def save_weights(self, filepath: Union[str, bytes, os.PathLike]) -> None:
-        """Save the weights alone (get_weights() order) to a file (nerve.saving.save_weights).
-
-        A name ending in .h5 (such as .weights.h5) gets Keras 3's weights format. Under
-        nerve.distributed only rank 0 writes.
-
-        Args:
-            filepath: The file's path (str, bytes or os.PathLike).
-
-        Raises:
-            ValueError: A name ending in .keras (a whole model: use save()).
-            TypeError: A filepath that is not a path.
-
-        Example:
-            >>> import os, tempfile, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> folder = tempfile.TemporaryDirectory()
-            >>> model.save_weights(os.path.join(folder.name, "w.weights.h5"))  # Keras's format
-            >>> model.load_weights(os.path.join(folder.name, "w.weights.h5"))
-            >>> folder.cleanup()
-        """
-        from .. import saving
-        saving.save_weights(self, filepath)
-
-    def load_weights(self, filepath: Union[str, bytes, os.PathLike]) -> None:
-        """Load weights saved by save_weights or save (nerve's or Keras's files).
-
-        Everything is checked first, so on any error the model is unchanged.
-
-        Args:
-            filepath: The file's path (str, bytes or os.PathLike).
-
-        Raises:
-            ValueError: Not a weights or model file, a corrupt file, or weights whose count
-                or shapes do not match the model.
-            FileNotFoundError: No such file.
-
-        Example:
-            >>> import os, tempfile, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> other = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)])
-            >>> with tempfile.TemporaryDirectory() as folder:
-            ...     model.save_weights(os.path.join(folder, "w.nerve"))
-            ...     other.load_weights(os.path.join(folder, "w.nerve"))
-            >>> all((a == b).all() for a, b in zip(model.get_weights(), other.get_weights()))
-            True
-        """
-        from .. import saving
-        saving.load_weights(self, filepath)
-
-    # ---- summary ------------------------------------------------------------------------------
-    def summary(self, line_length: Optional[int] = None,
-                print_fn: Optional[Callable[[str], Any]] = None) -> None:
-        """Print the layers, their output shapes and parameter counts, in Keras's layout.
-
-        A graph that is not a plain chain gets a "Connected to" column; the totals count the
-        optimizer's variables once it has taken a step. On a stream that cannot encode the
-        box drawing (ASCII consoles) plain characters are used.
-
-        Args:
-            line_length: Int, the total width, default None (Keras's widths).
-            print_fn: A function taking each line (a str), default None (print to
-                sys.stdout).
-
-        Example:
-            >>> import nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)],
-            ...                          name="tiny")
-            >>> lines = []
-            >>> model.summary(print_fn=lines.append)
-            >>> lines[0], lines[-3]
-            ('Model: "tiny"', ' Total params: 10 (40.00 B)')
-        """
-        print_summary(self, line_length, print_fn)
-
-    def _summary_entries(self):
-        """(layer, output shape, sources or None) per row of summary()."""
-        if not self._static or self._graph is None:  # traced, or a subclass not built yet
-            return [(layer, None, None) for layer in self.layers]
-        nodes = {}
-        for node in self._graph.nodes:
-            nodes.setdefault(id(node.operation), []).append(node)
-        chain = all(len(n.inputs) == 1 for n in self._graph.nodes) and len(
-            self._graph.inputs) == 1 and len(self._graph.outputs) == 1 and all(
-            sum(1 for m in self._graph.nodes if t in m.inputs) <= 1
-            for n in self._graph.nodes for t in n.outputs)
-        entries = []
-        for layer in self.layers:
-            own = nodes.get(id(layer), [])
-            if not own:  # an input layer
-                entries.append((layer, layer.output.shape, None if chain else []))
-                continue
-            shapes = [t.shape for t in own[0].outputs]
-            sources = [_source_name(t) for node in own for t in node.inputs]
-            entries.append((layer, shapes[0] if len(shapes) == 1 else shapes,
-                            None if chain else sources))
-        return entries
-
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _source_name(tensor):
-    layer = tensor.node.operation
-    index = next((i for i, n in enumerate(getattr(layer, "_inbound_nodes", ()))
-                  if n is tensor.node), 0)
-    return f"{layer.name}[{index}][{tensor.index}]"
 
 
 def _accepted_arguments(cls, config):

@@ -180,3 +180,68 @@ def totals(model: Any) -> List[str]:
     if slots:
         lines.append(f" Optimizer params: {slots:,} ({_memory(slots, itemsize)})")
     return lines
+
+
+class Summary:
+    """model.summary() and the rows it prints (a mixin of Model).
+
+    Example:
+        >>> import nerve
+        >>> from nerve.models.summary import Summary
+        >>> issubclass(nerve.Model, Summary)
+        True
+    """
+
+    def summary(self, line_length: Optional[int] = None,
+                print_fn: Optional[Callable[[str], Any]] = None) -> None:
+        """Print the layers, their output shapes and parameter counts, in Keras's layout.
+
+        A graph that is not a plain chain gets a "Connected to" column; the totals count the
+        optimizer's variables once it has taken a step. On a stream that cannot encode the
+        box drawing (ASCII consoles) plain characters are used.
+
+        Args:
+            line_length: Int, the total width, default None (Keras's widths).
+            print_fn: A function taking each line (a str), default None (print to
+                sys.stdout).
+
+        Example:
+            >>> import nerve
+            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(2)],
+            ...                          name="tiny")
+            >>> lines = []
+            >>> model.summary(print_fn=lines.append)
+            >>> lines[0], lines[-3]
+            ('Model: "tiny"', ' Total params: 10 (40.00 B)')
+        """
+        print_summary(self, line_length, print_fn)
+
+    def _summary_entries(self):
+        """(layer, output shape, sources or None) per row of summary()."""
+        if not self._static or self._graph is None:  # traced, or a subclass not built yet
+            return [(layer, None, None) for layer in self.layers]
+        nodes = {}
+        for node in self._graph.nodes:
+            nodes.setdefault(id(node.operation), []).append(node)
+        chain = all(len(n.inputs) == 1 for n in self._graph.nodes) and len(
+            self._graph.inputs) == 1 and len(self._graph.outputs) == 1 and all(
+            sum(1 for m in self._graph.nodes if t in m.inputs) <= 1
+            for n in self._graph.nodes for t in n.outputs)
+        entries = []
+        for layer in self.layers:
+            own = nodes.get(id(layer), [])
+            if not own:  # an input layer
+                entries.append((layer, layer.output.shape, None if chain else []))
+                continue
+            shapes = [t.shape for t in own[0].outputs]
+            sources = [_source_name(t) for node in own for t in node.inputs]
+            entries.append((layer, shapes[0] if len(shapes) == 1 else shapes,
+                            None if chain else sources))
+        return entries
+
+
+def _source_name(tensor):
+    layer = tensor.node.operation
+    index = next((i for i, n in enumerate(getattr(layer, "_inbound_nodes", ()))
+                  if n is tensor.node), 0)
+    return f"{layer.name}[{index}][{tensor.index}]"

@@ -8,13 +8,9 @@ generator's batches (nerve.models.sources) are checked as they come, each before
 """
 from __future__ import annotations
 
-import collections
 import math
-import os
-import threading
 import warnings
-import weakref
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -22,59 +18,28 @@ from .. import _interrupts
 from .. import callbacks as callbacks_module
 from .. import distributed
 from ..backend import get_backend
-from ..graph.plan import Plan
 from ..layers.embedding import check_indices
 from . import compiling, sources, steps
-from .data import as_custom_targets, as_inputs, as_sample_weights, as_targets
+from .buffers import Buffers
+from .data import Data, Logs, as_custom_targets, as_inputs, as_sample_weights, as_targets
+from .inference import Inference, _progress_bar, _verbosity
 from .sources import count_argument
 
 from .._typing import ArrayLike
 from ..callbacks import Callback, History
-from ..utils import PyDataset
-
-# What fit / evaluate / predict take as x (and y): arrays, a list or a dict of them by input
-# (output) name, or batches from a generator or a PyDataset. Defined at run time, so that
-# typing.get_type_hints and pdoc resolve the annotations.
-Data = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike], Iterator[Any], PyDataset]
-Logs = Union[float, List[float], Dict[str, float]]
-Outputs = Union[np.ndarray, List[np.ndarray], Dict[str, np.ndarray]]
-
-_CACHED_PLANS = 8  # batch sizes x modes kept; bounded so loops over varying sizes do not grow
-# The models whose plan locks a forked child must not inherit held.
-_MODELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
-def _reset_plan_locks():
-    for model in list(_MODELS):
-        model._plans_lock = threading.Lock()
+class Trainer(Inference, Buffers, compiling.Compiling):
+    """The training half of a Model: the data checks and the loops (fit, train_on_batch).
 
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_plan_locks)
-
-
-def _verbosity(verbose: Union[str, int]) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
-    return verbose
-
-
-def _progress_bar(verbose):
-    """Whether to print progress: when asked, on the one process that prints (rank 0)."""
-    return verbose != 0 and distributed.is_root()
-
-
-class Trainer(compiling.Compiling):
-    """The training half of a Model: buffers, plans and the loops (fit, evaluate, predict).
-
-    Not used on its own: nerve.Model inherits it, and its methods are documented there.
+    Not used on its own: nerve.Model inherits it, and its methods are documented there. The
+    flat buffers and plans are Buffers' (nerve.models.buffers); evaluate and predict are
+    Inference's (nerve.models.inference).
 
     Example:
         >>> from nerve.models.trainer import Trainer
-        >>> [name for name in ("fit", "evaluate", "predict") if name in vars(Trainer)]
-        ['fit', 'evaluate', 'predict']
+        >>> [name for name in ("fit", "train_on_batch") if name in vars(Trainer)]
+        ['fit', 'train_on_batch']
     """
 
     def _init_trainer(self):
@@ -84,109 +49,6 @@ class Trainer(compiling.Compiling):
         self._init_plans()
         self._init_buffers()
         self._target_shapes = {}  # output index -> targets' sample shape, for custom losses
-
-    # ---- copies (pickle, copy.deepcopy) -------------------------------------------------------
-    _REBUILT = frozenset({"_plans", "_plans_lock", "_params", "_grads", "_packed",
-                          "_trainable_size", "_variable_grads", "_trainable_id_set"})
-
-    def __getstate__(self):
-        """The model without its plans, their lock and its flat buffers: a copy packs its own
-        on first use (each Variable carries its values; see Variable.__getstate__)."""
-        return {key: value for key, value in self.__dict__.items() if key not in self._REBUILT}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._init_plans()
-        self._init_buffers()
-
-    def _init_plans(self):
-        """An empty plan cache and its lock (which a forked child gets afresh)."""
-        self._plans, self._plans_lock = collections.OrderedDict(), threading.Lock()
-        _MODELS.add(self)
-
-    def _init_buffers(self):
-        self._params = self._grads = None
-        self._packed, self._trainable_size, self._variable_grads = [], 0, []
-        self._trainable_id_set = set()
-
-    # ---- the flat buffers ---------------------------------------------------------------------
-    def _pack(self):
-        """Move every weight into one flat buffer, trainable ones first (the optimizer updates
-        that prefix); each Variable keeps its identity and now holds a view of it. Ctrl-C
-        cannot leave some variables moved and others not."""
-        with _interrupts.deferred():
-            self._pack_into_new_buffers()
-
-    def _pack_into_new_buffers(self):
-        trainable = {id(w) for w in self.trainable_weights}
-        variables = sorted(self.weights, key=lambda v: id(v) not in trainable)
-        total = sum(v.size for v in variables)
-        params, grads = np.empty(total, self.dtype), np.zeros(total, self.dtype)
-        offset, self._trainable_size = 0, 0
-        for variable in variables:
-            view = params[offset:offset + variable.size].reshape(variable.shape)
-            view[...] = variable.value
-            variable._value, variable._buffer = view, params
-            variable._grad = grads[offset:offset + variable.size].reshape(variable.shape)
-            offset += variable.size
-            if id(variable) in trainable:
-                self._trainable_size = offset
-        self._params, self._grads, self._packed = params, grads, variables
-        self._trainable_id_set = trainable
-        self._variable_grads = [v._grad for v in variables if id(v) in trainable]
-        with self._plans_lock:
-            self._plans.clear()
-        self._build_optimizer()
-
-    def _ensure_packed(self):
-        """Pack again when the model's weights changed since the last pack, or one of them
-        moved to another model's buffer (a layer shared by two models)."""
-        weights, params = self.weights, self._params
-        if (params is None or len(weights) != len(self._packed)
-                or any(v._buffer is not params for v in weights)):
-            self._pack()
-
-    def _trainable_ids(self):
-        return self._trainable_id_set
-
-    def _build_optimizer(self):
-        if self.optimizer is None or self._params is None:
-            return
-        slots = self.optimizer._slots
-        if slots is None or any(s.size != self._trainable_size or s.dtype != self.dtype
-                                for s in slots):
-            self.optimizer.build(self._trainable_size, self.dtype)
-
-    def _plan(self, backend, batch, mode):
-        """Preallocated buffers for one (backend, batch size, mode), per thread: concurrent
-        predict calls on one model must not write into each other's buffers."""
-        key = (backend.__name__, batch, mode, threading.get_ident())
-        with self._plans_lock:
-            plan = self._plans.get(key)
-            if plan is None:
-                plan = self._plans[key] = Plan(self, backend, batch, mode)
-                if len(self._plans) > _CACHED_PLANS:
-                    self._plans.popitem(last=False)
-            else:
-                self._plans.move_to_end(key)
-        return plan
-
-    def _optimizer_step(self, backend):
-        if self._trainable_size == 0:
-            return lambda: None
-        size = self._trainable_size
-        step = self.optimizer.bind(backend, self._params[:size], self._grads[:size],
-                                   self._variable_grads)
-        constrained = [(v.value, v.constraint) for v in self.trainable_weights
-                       if v.constraint is not None]
-        if not constrained:
-            return step
-
-        def constrained_step():  # Keras projects the weights after each update
-            step()
-            for value, constraint in constrained:
-                value[...] = constraint(value)
-        return constrained_step
 
     def _target_shape(self, index):
         """The per-sample shape of output `index`'s targets, as its custom loss sees them."""
@@ -537,213 +399,3 @@ class Trainer(compiling.Compiling):
         with _interrupts.deferred():  # the step whole, as in fit
             running.loss_sum, running.rows = step(np.arange(rows), 0) * rows, rows
         return self._results(running.logs(), return_dict)
-
-    # ---- evaluation and prediction ------------------------------------------------------------
-    def evaluate(self, x: Optional[Data] = None, y: Optional[Data] = None,
-                 batch_size: Optional[int] = None, verbose: Union[str, int] = "auto",
-                 sample_weight: Optional[ArrayLike] = None, steps: Optional[int] = None,
-                 callbacks: Optional[Sequence[Callback]] = None,
-                 return_dict: bool = False) -> Logs:
-        """Compute the loss and the metrics of the model on the data, in inference mode.
-
-        Under nerve.distributed each rank evaluates the data it is passed; with sharded
-        data the results are summed over the ranks.
-
-        Args:
-            x: The inputs, as fit takes them (arrays, a list / dict of arrays, a generator
-                or a PyDataset of (x, y) or (x, y, sample_weight) batches). Default None.
-            y: The targets, as fit takes them; None for a generator or PyDataset. Default
-                None.
-            batch_size: Int >= 1, rows per step, default None (32, or enough for `steps`).
-            verbose: "auto" (1), 0, 1 or 2, default "auto".
-            sample_weight: Array (samples,) of weights >= 0, default None.
-            steps: Int >= 1, the number of batches to evaluate, default None (all).
-            callbacks: A list of nerve.callbacks.Callback (on_test_* hooks), default None.
-            return_dict: Bool, default False: return a dict of the logs by name.
-
-        Returns:
-            The loss (a float) when the model has no metrics and one output, else
-            [loss, *output losses, *metrics] in the order of the logs; with return_dict,
-            {name: value}.
-
-        Raises:
-            ValueError: The model is not compiled or has no loss, an argument is out of
-                range, or the data does not fit the model (as in fit).
-            TypeError: Data that is not numeric.
-
-        Example:
-            >>> import numpy as np, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
-            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
-            >>> model.evaluate(np.ones((4, 4)), np.zeros((4, 1)), verbose=0,
-            ...                return_dict=True).keys()
-            dict_keys(['loss', 'mae'])
-        """
-        self._require_loss("evaluate")
-        verbose = _verbosity(verbose)
-        feed = sources.feed(self, x, y, sample_weight, None, batch_size, steps, False, "test")
-        callback_list = callbacks_module.CallbackList(
-            callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
-            epochs=1, steps=feed.batches_per_epoch)
-        logs = self._test_loop(self._bind_test(feed, get_backend()), callback_list,
-                               distributed.data_parallel(self))
-        return self._results(logs, return_dict)
-
-    def _bind_test(self, feed, backend):
-        self._ensure_packed()
-        sums = self._output_sums()
-        feed.bind(lambda size, xs, ys, weights, kept: steps.test_step_function(
-            self._plan(backend, size, "test"), xs, ys, weights, kept,
-            self._loss_weights, sums), sums)
-        return feed
-
-    def _test_loop(self, feed, callbacks, parallel=None):
-        """The logs of one evaluation over the feed, or None when it has no batches left;
-        summed over the ranks of a data-parallel run (parallel) where they hold parts."""
-        if not feed.begin():
-            return None
-        running, penalty = feed.running(self), steps.penalty(self)
-        if parallel is not None:
-            running = parallel.running(running, training=False)
-        on_begin, on_end = callbacks.on_test_batch_begin, callbacks.on_test_batch_end
-        callbacks.on_test_begin()
-        for index, (step, _, start, size) in enumerate(feed.items()):
-            on_begin(index)
-            running.add(step(start) + penalty, size)
-            on_end(index, running.logs)
-        logs = running.final_logs()
-        callbacks.on_test_end(logs)
-        return logs
-
-    def test_on_batch(self, x: Data, y: Optional[Data] = None,
-                      sample_weight: Optional[ArrayLike] = None,
-                      return_dict: bool = False) -> Logs:
-        """Compute the loss and metrics on one batch, as evaluate() does, without callbacks.
-
-        Args:
-            x: The batch's inputs (an array, or a list / dict for several inputs).
-            y: The batch's targets, default None.
-            sample_weight: Array (samples,) of weights >= 0, default None.
-            return_dict: Bool, default False: return a dict of the logs by name.
-
-        Returns:
-            The loss, or [loss, *metrics]; with return_dict, {name: value}.
-
-        Raises:
-            ValueError: The model is not compiled or has no loss, or the data does not fit.
-
-        Example:
-            >>> import numpy as np, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(1)])
-            >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
-            >>> float(model.test_on_batch(np.zeros((2, 4)), np.zeros((2, 1)))[0])
-            0.0
-        """
-        self._require_loss("test_on_batch")
-        xs, ys, weights = self._data(x, y, sample_weight)
-        feed = sources.ArrayFeed(self, xs, ys, weights, len(xs[0]), None, False, "test", "")
-        logs = self._test_loop(self._bind_test(feed, get_backend()),
-                               callbacks_module.CallbackList(model=self))
-        return self._results(logs, return_dict)
-
-    def _results(self, logs, return_dict):
-        if return_dict:
-            return logs
-        names = ["loss"] + (self._loss_names() if len(self._output_names) > 1 else [])
-        values = [logs[name] for name in names + [n for n, _ in self._named_metrics()]]
-        return values[0] if len(values) == 1 else values
-
-    def predict(self, x: Data, batch_size: Optional[int] = None,
-                verbose: Union[str, int] = "auto", steps: Optional[int] = None,
-                callbacks: Optional[Sequence[Callback]] = None) -> Outputs:
-        """Compute the model's outputs for x, batch_size rows at a time, in inference mode.
-
-        With verbose=0, no callbacks and at most one batch of arrays it runs as one forward
-        pass (the low-latency path of model(x)). A model built without an input shape is
-        built from x.
-
-        Args:
-            x: The inputs: an array, a list / dict of arrays for several inputs, or a
-                generator / PyDataset yielding x, (x,) or (x, y) batches (y is ignored).
-            batch_size: Int >= 1, default None (32, or enough rows for `steps` batches).
-            verbose: "auto" (1), 0, 1 or 2, default "auto".
-            steps: Int >= 1, the number of batches to predict, default None (all).
-            callbacks: A list of nerve.callbacks.Callback (on_predict_* hooks), default None.
-
-        Returns:
-            An array (samples, ...) in the model's dtype; for a model with several outputs,
-            a list or a dict of arrays, as its outputs were given.
-
-        Raises:
-            ValueError: x of the wrong shape or with NaN / infinity, a bad argument, or a
-                model not built and without layers.
-            TypeError: x that is not numeric.
-
-        Example:
-            >>> import numpy as np, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(3)])
-            >>> model.predict(np.ones((5, 4)), verbose=0).shape
-            (5, 3)
-        """
-        verbose = _verbosity(verbose)
-        if callbacks is None and verbose == 0 and steps is None and not sources.is_stream(x):
-            xs = self._inputs(x)
-            batch_size = sources.rows_per_batch(batch_size, len(xs[0]), None)
-            if len(xs[0]) <= batch_size:  # one batch and nothing to report: model(x)'s path
-                return self._forward(xs, "predict")
-            feed = sources.ArrayFeed(self, xs, None, None, batch_size, None, False, "predict",
-                                     "steps=None")
-        else:
-            feed = sources.feed(self, x, None, None, None, batch_size, steps, False, "predict")
-        callback_list = callbacks_module.CallbackList(
-            callbacks, model=self, add_progbar=_progress_bar(verbose), verbose=verbose,
-            epochs=1, steps=feed.batches_per_epoch)
-        return self._predict_loop(get_backend(), feed, callback_list)
-
-    def _predict_loop(self, backend, feed, callbacks):
-        self._ensure_packed()
-        feed.bind(lambda size, xs, ys, weights, kept: steps.predict_step_function(
-            self._plan(backend, size, "predict"), xs, kept))
-        on_begin, on_end = callbacks.on_predict_batch_begin, callbacks.on_predict_batch_end
-        callbacks.on_predict_begin()
-        for index, (step, _, start, size) in enumerate(feed.items()):
-            on_begin(index)
-            step(start)
-            outs = feed.kept  # a stream's window may have grown for this batch
-            on_end(index, {"outputs": [out[start:start + size] for out in outs]
-                           if len(outs) > 1 else outs[0][start:start + size]})
-        callbacks.on_predict_end()
-        return self._structured_outputs(feed.outputs())
-
-    def predict_on_batch(self, x: Data) -> Outputs:
-        """Compute the outputs for one batch: predict() without callbacks or progress.
-
-        Args:
-            x: The batch's inputs (an array, or a list / dict for several inputs).
-
-        Returns:
-            The outputs, as predict returns them.
-
-        Raises:
-            ValueError: x of the wrong shape or with NaN / infinity.
-            TypeError: x that is not numeric.
-
-        Example:
-            >>> import numpy as np, nerve
-            >>> model = nerve.Sequential([nerve.Input(shape=(4,)), nerve.layers.Dense(3)])
-            >>> model.predict_on_batch(np.ones((2, 4))).dtype
-            dtype('float32')
-        """
-        return self._call_on_arrays(x, False)
-
-    def _call_on_arrays(self, x, training):
-        """model(x) on arrays: one forward pass, in training behaviour when asked."""
-        return self._forward(self._inputs(x), "forward_train" if training else "predict")
-
-    def _forward(self, xs, mode):
-        """The outputs of one forward pass over checked inputs as one batch (no callbacks to
-        run, so no feed: the single-sample latency path)."""
-        self._ensure_packed()
-        outs = self._kept_predictions(len(xs[0]), every=True)
-        steps.predict_step_function(self._plan(get_backend(), len(xs[0]), mode), xs, outs)(0)
-        return self._structured_outputs(outs)

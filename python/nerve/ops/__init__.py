@@ -25,21 +25,22 @@ from ..graph import SymbolicTensor
 from ..variables import Variable
 from . import kernels
 from .core import list_dtype as _list_dtype
+from .indexing import getitem, one_hot, take, take_along_axis
+from .joining import concatenate, split, stack
 from .kernels import activation, dense, step
 from .linalg import dot, einsum, matmul, tensordot
-from .math import (abs, absolute, add, cast, ceil, clip, cos, divide, equal, exp, expm1, floor,
-                   greater, greater_equal, less, less_equal, log, log1p, logical_and,
-                   logical_not, logical_or, logical_xor, maximum, minimum, multiply, negative,
-                   not_equal, power, reciprocal, round, sign, sin, sqrt, square, stop_gradient,
-                   subtract, true_divide, where)
+from .logic import (equal, greater, greater_equal, less, less_equal, logical_and, logical_not,
+                    logical_or, logical_xor, not_equal, where)
+from .math import (abs, absolute, add, cast, ceil, clip, cos, divide, exp, expm1, floor, log,
+                   log1p, maximum, minimum, multiply, negative, power, reciprocal, round, sign,
+                   sin, sqrt, square, stop_gradient, subtract, true_divide)
 from .nn import (binary_crossentropy, categorical_crossentropy, elu, exponential, gelu,
                  hard_sigmoid, leaky_relu, log_softmax, relu, relu6, selu, sigmoid, silu,
                  softmax, softplus, softsign, sparse_categorical_crossentropy, swish, tanh)
 from .reductions import (all, amax, amin, any, argmax, argmin, count_nonzero, logsumexp, max,
                          mean, min, prod, std, sum, var)
-from .shaping import (broadcast_to, concatenate, expand_dims, full, full_like, getitem, ndim,
-                    one_hot, ones, ones_like, reshape, shape, size, split, squeeze, stack, take,
-                    take_along_axis, transpose, zeros, zeros_like)
+from .shaping import (broadcast_to, expand_dims, full, full_like, ndim, ones, ones_like, reshape,
+                      shape, size, squeeze, transpose, zeros, zeros_like)
 
 # Old names of the array functions: the activations nerve.ops had that keras.ops spells
 # otherwise.
@@ -130,4 +131,4 @@ def is_tensor(x: object) -> bool:
 
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in (
     "np", "Optional", "SymbolicTensor", "Variable", "DTypeLike", "Tensor", "TensorLike", "kernels", "core", "linalg", "math", "nn",
-    "reductions", "shaping"))
+    "reductions", "shaping", "indexing", "joining", "logic"))

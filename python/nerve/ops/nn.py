@@ -20,7 +20,8 @@ from .math import abs as absolute
 from .math import add, cast, clip, divide, exp, log, log1p, maximum, multiply, negative, subtract
 from .reductions import logsumexp
 from .reductions import sum as reduce_sum
-from .shaping import one_hot, squeeze
+from .indexing import one_hot
+from .shaping import squeeze
 
 __all__ = ["relu", "relu6", "sigmoid", "softmax", "log_softmax", "tanh", "gelu", "silu", "swish",
            "softplus", "softsign", "elu", "selu", "leaky_relu", "hard_sigmoid", "exponential",
