@@ -301,3 +301,13 @@ def test_an_l1l2_factor_of_none_is_zero_as_in_keras():
 def test_a_reduction_axis_that_is_no_int_is_named(axis):
     with pytest.raises(TypeError, match="^axis: expected an int, a tuple of ints or None"):
         ops.sum(np.ones((2, 2), np.float32), axis=axis)
+
+
+def test_an_unbuilt_model_builds_from_nested_lists():
+    sequential = nerve.Sequential([layers.Dense(1)])
+    sequential.compile("sgd", "mse")
+    sequential.fit([[0.0, 1.0], [1.0, 0.0]], [[1.0], [0.0]], verbose=0)
+    inputs = nerve.Input((2,))
+    functional = nerve.Model(inputs, layers.Dense(1)(inputs))
+    assert functional.predict([[0.0, 1.0]], verbose=0).shape == (1, 1)
+    assert sequential.predict([[0.0, 1.0]], verbose=0).shape == (1, 1)

@@ -221,14 +221,15 @@ class Model(Persistence, Summary, Trainer, Layer):  # type: ignore[misc]
 
     def _build_from_data(self, arrays):
         if self._graph is None:
-            shapes = [(None,) + a.shape[1:] for a in arrays]
+            shapes = [(None,) + np.shape(a)[1:] for a in arrays]  # arrays or nested lists
             shape = shapes if len(shapes) > 1 else shapes[0]
             try:
                 self.build(shape)
             except IntegerInputsExpected:
                 # call() feeds an input to an Embedding: int32 / int64 arrays stay integers.
-                self.build(shape, [a.dtype.name if a.dtype in (np.int32, np.int64) else
-                                   self.dtype for a in arrays])
+                dtypes = [np.asarray(a).dtype for a in arrays]
+                self.build(shape, [d.name if d in (np.int32, np.int64) else self.dtype
+                                   for d in dtypes])
 
     @property
     def inputs(self) -> List[SymbolicTensor]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+import numpy as np
+
 from .. import registration
 from ..graph import SymbolicTensor
 from ..layers import deserialize as deserialize_layer
@@ -228,7 +230,7 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError("x: the model has no layers; add some first")
         if not self.built:
-            self.build((None,) + arrays[0].shape[1:])
+            self.build((None,) + np.shape(arrays[0])[1:])  # an array or a nested list
 
     def _summary_entries(self):
         shape, entries = self._input_shape_known(), []
