@@ -86,8 +86,7 @@ class BinaryCrossentropy(_SmoothedLoss):
         name: Str or None, default None ("binary_crossentropy").
 
     Raises:
-        ValueError: When label_smoothing is outside [0, 1] or NaN.
-        ValueError: When label_smoothing is not a number.
+        ValueError: When label_smoothing is not a number, or is outside [0, 1] or NaN.
 
     Example:
         >>> import numpy as np, nerve
@@ -113,8 +112,7 @@ class CategoricalCrossentropy(_SmoothedLoss):
         name: Str or None, default None ("categorical_crossentropy").
 
     Raises:
-        ValueError: When label_smoothing is outside [0, 1] or NaN.
-        ValueError: When label_smoothing is not a number.
+        ValueError: When label_smoothing is not a number, or is outside [0, 1] or NaN.
 
     Example:
         >>> import numpy as np, nerve
@@ -196,8 +194,7 @@ class Huber(_BuiltinLoss):
         name: Str, default "huber_loss".
 
     Raises:
-        ValueError: When delta is not a finite number > 0.
-        ValueError: When delta is not a number.
+        ValueError: When delta is not a number, or not a finite number > 0.
 
     Example:
         >>> import numpy as np, nerve
